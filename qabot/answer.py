@@ -1,0 +1,251 @@
+"""Answer questions: rank passages, decide whether the best one answers, mark its best sentence."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .documents import Document, corpus_hash, load_corpus
+from .errors import IndexFormatError, QuestionError
+from .index import PassageIndex, normalize
+from .passages import Passage, split_documents, split_sentences
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_TOP_K",
+    "MAX_QUESTION_LENGTH",
+    "MAX_TOP_K",
+    "Alternative",
+    "Answer",
+    "QABot",
+    "validate_question",
+    "validate_top_k",
+]
+
+MAX_QUESTION_LENGTH = 1000
+DEFAULT_TOP_K = 3
+MAX_TOP_K = 10
+#: A best passage scoring below this is not offered as the answer (see ``qabot eval --sweep``).
+DEFAULT_THRESHOLD = 0.08
+
+NOT_FOUND_MESSAGE = (
+    "Sorry, the document does not seem to cover that. Try rephrasing, or pick one of the "
+    "nearest sections below."
+)
+GREETING_MESSAGE = (
+    "Hello! Ask me a question about the document and I will answer with the passage that "
+    "answers it and the section it comes from."
+)
+THANKS_MESSAGE = "You're welcome! Ask me anything else about the document."
+HELP_MESSAGE = (
+    "I answer questions about the document: ask in plain words, and I reply with the passage "
+    "that answers it and the section it comes from, so you can check it at the source."
+)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A runner-up passage offered beside the answer."""
+
+    answer: str
+    section: str
+    document: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"answer": self.answer, "section": self.section, "document": self.document,
+                "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question; :meth:`to_dict` is the JSON shape everywhere.
+
+    When ``found`` is false, ``answer``, ``section``, ``document`` and ``highlight`` are
+    ``None``, ``message`` says why, and ``alternatives`` lists the nearest passages.
+    ``score`` is the best passage's score in both cases.
+    """
+
+    question: str
+    found: bool
+    answer: str | None
+    section: str | None
+    document: str | None
+    score: float
+    highlight: str | None
+    alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "found": self.found,
+            "answer": self.answer,
+            "section": self.section,
+            "document": self.document,
+            "score": round(self.score, 4),
+            "highlight": self.highlight,
+            "alternatives": [a.to_dict() for a in self.alternatives],
+            "message": self.message,
+        }
+
+
+def validate_question(question: object) -> str:
+    """The question stripped of surrounding space, or :class:`QuestionError`."""
+    if not isinstance(question, str):
+        raise QuestionError(f"question must be a string, got {type(question).__name__}")
+    stripped = question.strip()
+    if not stripped or len(question) > MAX_QUESTION_LENGTH:
+        raise QuestionError(
+            f"question must be 1 to {MAX_QUESTION_LENGTH} characters, got "
+            f"{len(stripped) if not stripped else len(question)}"
+        )
+    return stripped
+
+
+def validate_top_k(top_k: object) -> int:
+    """``top_k`` as an int in 1..MAX_TOP_K, or :class:`QuestionError` (bools are refused)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer):
+        raise QuestionError(
+            f"top_k must be an integer from 1 to {MAX_TOP_K}, got {type(top_k).__name__}"
+        )
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise QuestionError(f"top_k must be an integer from 1 to {MAX_TOP_K}, got {top_k}")
+    return int(top_k)
+
+
+_GREETING = re.compile(
+    r"^(hi|hello|hey|hiya|howdy|yo|greetings|good (morning|afternoon|evening|day))"
+    r"( there| bot| qabot)?$"
+)
+_THANKS = re.compile(r"^(thanks?|thank you|thx|ty|cheers|great|ok|okay|cool|nice)( (a lot|so much|very much))?$")
+_HELP = re.compile(
+    r"^(help|what can you do|who are you|what are you|how does this work|what do you do|"
+    r"how do i use (this|you))$"
+)
+
+
+def small_talk_message(question: str) -> str | None:
+    """A friendly reply when the question is a greeting, thanks or a request for help."""
+    text = " ".join(re.findall(r"[a-z']+", normalize(question)))
+    for pattern, message in ((_GREETING, GREETING_MESSAGE), (_THANKS, THANKS_MESSAGE),
+                             (_HELP, HELP_MESSAGE)):
+        if pattern.match(text):
+            return message
+    return None
+
+
+class QABot:
+    """Question answering over a corpus: build once, then :meth:`ask` many times.
+
+    ``threshold`` is the score a best passage needs to be returned as the answer; below
+    it the reply has ``found`` false and lists the nearest passages as suggestions.
+    """
+
+    def __init__(
+        self,
+        index: PassageIndex,
+        documents: tuple[Document, ...] = (),
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.index = index
+        self.documents = tuple(documents)
+        self.threshold = float(threshold)
+
+    @classmethod
+    def from_documents(
+        cls,
+        documents: tuple[Document, ...] | list[Document],
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        index_dir: str | os.PathLike[str] | None = None,
+    ) -> QABot:
+        """Build a bot from loaded documents, reusing a fresh index saved in ``index_dir``."""
+        from . import __version__
+
+        documents = tuple(documents)
+        index = None
+        digest = corpus_hash(documents)
+        if index_dir is not None:
+            try:
+                index = PassageIndex.load(index_dir, version=__version__, corpus_hash=digest)
+            except IndexFormatError:
+                index = None
+        if index is None:
+            passages = split_documents(documents)
+            if not passages:
+                from .errors import CorpusError
+
+                names = ", ".join(d.name for d in documents)
+                raise CorpusError(f"{names}: no text to answer from")
+            index = PassageIndex.build(passages)
+            if index_dir is not None:
+                index.save(index_dir, version=__version__, corpus_hash=digest)
+        return cls(index, documents, threshold=threshold)
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        index_dir: str | os.PathLike[str] | None = None,
+    ) -> QABot:
+        """Build a bot from a file or folder (default ``$QABOT_CORPUS``, else ``./corpus``)."""
+        return cls.from_documents(load_corpus(path), threshold=threshold, index_dir=index_dir)
+
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        return self.index.passages
+
+    def ask(self, question: str, top_k: int = DEFAULT_TOP_K) -> Answer:
+        """Answer ``question`` with the best passage and ``top_k - 1`` alternatives."""
+        question = validate_question(question)
+        top_k = validate_top_k(top_k)
+        chat = small_talk_message(question)
+        if chat is not None:
+            return Answer(question, False, None, None, None, 0.0, None, (), chat)
+        hits = self.index.search(question, top_k)
+        best = hits[0]
+        if best.score < self.threshold:
+            return Answer(question, False, None, None, None, best.score, None,
+                          tuple(_alternative(h) for h in hits), NOT_FOUND_MESSAGE)
+        p = best.passage
+        return Answer(question, True, p.text, p.section, p.document, best.score,
+                      self.highlight(question, p.text),
+                      tuple(_alternative(h) for h in hits[1:]), None)
+
+    def highlight(self, question: str, text: str) -> str:
+        """The sentence of ``text`` most similar to ``question`` (the whole text if one)."""
+        spans = split_sentences(text)
+        if len(spans) <= 1:
+            return text
+        sentences = [text[s:e] for s, e in spans]
+        scores = self.index.similarity(question, sentences)
+        return sentences[int(np.argmax(scores))]
+
+    def sections(self) -> list[dict[str, Any]]:
+        """Each document with its sections, in order, and their passage counts."""
+        titles = {d.name: d.title for d in self.documents}
+        out: dict[str, dict[str, Any]] = {}
+        for p in self.passages:
+            doc = out.setdefault(p.document, {"document": p.document,
+                                              "title": titles.get(p.document, p.document),
+                                              "sections": {}})
+            doc["sections"][p.section] = doc["sections"].get(p.section, 0) + 1
+        return [
+            {**doc, "sections": [{"section": s, "passages": n} for s, n in doc["sections"].items()]}
+            for doc in out.values()
+        ]
+
+
+def _alternative(hit: Any) -> Alternative:
+    p = hit.passage
+    return Alternative(p.text, p.section, p.document, hit.score)
+
+

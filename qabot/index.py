@@ -1,0 +1,242 @@
+"""Index passages for retrieval: TF-IDF (scikit-learn) over words and characters, cosine scores.
+
+Two TF-IDF spaces are built over each passage's text together with its section heading:
+
+* **words**: Unicode NFKC, case-folded, split on letters/digits; a short English stop
+  list removed (question words carry no topic); Snowball-stemmed (PyStemmer) so
+  "funded"/"funds"/"funding" meet; unigrams plus adjacent-word bigrams so "human
+  trafficking" outranks passages that only share "human".
+* **characters**: ``char_wb`` 3-5-grams inside word boundaries, which still match when a
+  question misspells a word ("headquaters").
+
+Both use sublinear tf (``1 + log tf``: a passage that repeats a word ten times is not ten
+times more relevant), smoothed idf (``ln((1 + n) / (1 + df)) + 1``: no zero division, no
+term fully ignored) and L2 normalisation, so a dot product is the cosine similarity.
+The score of a passage is ``(1 - CHAR_WEIGHT) * cos_words + CHAR_WEIGHT * cos_chars``.
+
+An index is saved as ``index.npz`` (arrays only, loaded with ``allow_pickle=False``) and
+``index.json`` (vocabularies, passages, the qabot version and the corpus hash); a saved
+index whose version or hash differs from what is expected is refused, never used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import Stemmer
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .errors import IndexFormatError
+from .passages import Passage
+
+__all__ = ["CHAR_WEIGHT", "INDEX_FORMAT", "Hit", "PassageIndex", "analyze_words", "normalize"]
+
+CHAR_WEIGHT = 0.3
+INDEX_FORMAT = 1
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can could did didn't do does doesn't doing don't
+    down during each few for from further had has have having he her here hers herself him
+    himself his how i i'm if in into is isn't it it's its itself just let's me more most my
+    myself no nor not of off on once only or other our ours ourselves out over own same she
+    should so some such than that that's the their theirs them themselves then there these
+    they this those through to too under until up very was we were what what's when where
+    which while who whom why will with would you your yours yourself yourselves s t""".split()
+)
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-folded, curly apostrophes made straight."""
+    return unicodedata.normalize("NFKC", text).casefold().replace("’", "'").replace("‘", "'")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def word_tokens(text: str) -> list[str]:
+    """Stemmed content words of ``text``, stop words removed, in order."""
+    words = [w for w in _WORD.findall(normalize(text)) if w not in STOP_WORDS]
+    words = [w[:-2] if w.endswith("'s") else w for w in words]
+    return _stemmer().stemWords(words)
+
+
+def analyze_words(text: str) -> list[str]:
+    """The word features of ``text``: stemmed unigrams and adjacent bigrams."""
+    tokens = word_tokens(text)
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+def _word_vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer=analyze_words, sublinear_tf=True, smooth_idf=True, norm="l2",
+        vocabulary=vocabulary, dtype=np.float64,
+    )
+
+
+def _char_vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), preprocessor=normalize, sublinear_tf=True,
+        smooth_idf=True, norm="l2", vocabulary=vocabulary, dtype=np.float64,
+    )
+
+
+def indexed_text(passage: Passage) -> str:
+    """What is indexed for a passage: its section heading, then its text."""
+    return f"{passage.section}\n{passage.text}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its position in the index and its score."""
+
+    passage: Passage
+    position: int
+    score: float
+
+
+class PassageIndex:
+    """A TF-IDF index over passages: build once, query many times."""
+
+    def __init__(
+        self,
+        passages: tuple[Passage, ...],
+        word_vectorizer: TfidfVectorizer,
+        word_matrix: sp.csr_matrix,
+        char_vectorizer: TfidfVectorizer,
+        char_matrix: sp.csr_matrix,
+    ) -> None:
+        self.passages = passages
+        self._word_vectorizer = word_vectorizer
+        self._word_matrix = word_matrix
+        self._char_vectorizer = char_vectorizer
+        self._char_matrix = char_matrix
+
+    @classmethod
+    def build(cls, passages: tuple[Passage, ...] | list[Passage]) -> PassageIndex:
+        """Fit both TF-IDF spaces on the passages."""
+        passages = tuple(passages)
+        if not passages:
+            raise IndexFormatError("cannot index an empty list of passages")
+        texts = [indexed_text(p) for p in passages]
+        word_vectorizer = _word_vectorizer()
+        try:
+            word_matrix = word_vectorizer.fit_transform(texts)
+        except ValueError:  # only stop words in the whole corpus
+            word_vectorizer = TfidfVectorizer(analyzer=lambda _: ["\x00"])
+            word_matrix = word_vectorizer.fit_transform(texts)
+        char_vectorizer = _char_vectorizer()
+        char_matrix = char_vectorizer.fit_transform(texts)
+        return cls(passages, word_vectorizer, word_matrix.tocsr(), char_vectorizer,
+                   char_matrix.tocsr())
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def scores(self, question: str) -> np.ndarray:
+        """The blended cosine score of every passage for ``question``."""
+        word_query = self._word_vectorizer.transform([question])
+        char_query = self._char_vectorizer.transform([question])
+        word = (self._word_matrix @ word_query.T).toarray().ravel()
+        char = (self._char_matrix @ char_query.T).toarray().ravel()
+        return (1.0 - CHAR_WEIGHT) * word + CHAR_WEIGHT * char
+
+    def similarity(self, question: str, texts: list[str]) -> np.ndarray:
+        """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
+        word_query = self._word_vectorizer.transform([question])
+        char_query = self._char_vectorizer.transform([question])
+        word = (self._word_vectorizer.transform(texts) @ word_query.T).toarray().ravel()
+        char = (self._char_vectorizer.transform(texts) @ char_query.T).toarray().ravel()
+        return (1.0 - CHAR_WEIGHT) * word + CHAR_WEIGHT * char
+
+    def search(self, question: str, k: int = 3) -> list[Hit]:
+        """The ``k`` best passages, best first (ties keep corpus order)."""
+        return self.top(self.scores(question), k)
+
+    def top(self, scores: np.ndarray, k: int) -> list[Hit]:
+        """The ``k`` highest of ``scores`` as hits, without sorting all of them."""
+        k = max(0, min(k, len(scores)))
+        if k == 0:
+            return []
+        candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(
+            len(scores))
+        order = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+        return [Hit(self.passages[i], i, float(scores[i])) for i in order]
+
+    # --- persistence -------------------------------------------------------------------
+
+    def save(self, directory: str | Path, *, version: str, corpus_hash: str) -> None:
+        """Write ``index.npz`` + ``index.json`` into ``directory`` (created if needed)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for name, matrix, vectorizer in (
+            ("word", self._word_matrix, self._word_vectorizer),
+            ("char", self._char_matrix, self._char_vectorizer),
+        ):
+            arrays[f"{name}_data"] = matrix.data
+            arrays[f"{name}_indices"] = matrix.indices
+            arrays[f"{name}_indptr"] = matrix.indptr
+            arrays[f"{name}_shape"] = np.array(matrix.shape, dtype=np.int64)
+            arrays[f"{name}_idf"] = vectorizer.idf_
+        np.savez_compressed(directory / "index.npz", **arrays)
+        meta = {
+            "format": INDEX_FORMAT,
+            "version": version,
+            "corpus_hash": corpus_hash,
+            "word_vocabulary": _plain_vocabulary(self._word_vectorizer),
+            "char_vocabulary": _plain_vocabulary(self._char_vectorizer),
+            "passages": [asdict(p) for p in self.passages],
+        }
+        (directory / "index.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path, *, version: str, corpus_hash: str) -> PassageIndex:
+        """Read an index saved by :meth:`save`; refuse one of another version or corpus."""
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / "index.json").read_text("utf-8"))
+            if meta.get("format") != INDEX_FORMAT or meta.get("version") != version:
+                raise IndexFormatError(f"{directory}: index written by another qabot version")
+            if meta.get("corpus_hash") != corpus_hash:
+                raise IndexFormatError(f"{directory}: index was built from another corpus")
+            passages = tuple(Passage(**p) for p in meta["passages"])
+            with np.load(directory / "index.npz", allow_pickle=False) as arrays:
+                parts = {}
+                for name in ("word", "char"):
+                    shape = tuple(int(x) for x in arrays[f"{name}_shape"])
+                    parts[name] = (
+                        sp.csr_matrix(
+                            (arrays[f"{name}_data"], arrays[f"{name}_indices"],
+                             arrays[f"{name}_indptr"]),
+                            shape=shape,
+                        ),
+                        np.asarray(arrays[f"{name}_idf"]),
+                    )
+            word_vectorizer = _word_vectorizer(meta["word_vocabulary"])
+            word_vectorizer.idf_ = parts["word"][1]
+            char_vectorizer = _char_vectorizer(meta["char_vocabulary"])
+            char_vectorizer.idf_ = parts["char"][1]
+        except IndexFormatError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexFormatError(f"{directory}: unreadable index ({exc})") from None
+        for name, (matrix, _) in parts.items():
+            if matrix.shape[0] != len(passages):
+                raise IndexFormatError(f"{directory}: {name} matrix does not match passages")
+        return cls(passages, word_vectorizer, parts["word"][0], char_vectorizer, parts["char"][0])
+
+
+def _plain_vocabulary(vectorizer: TfidfVectorizer) -> dict[str, int]:
+    return {term: int(i) for term, i in vectorizer.vocabulary_.items()}

@@ -1,0 +1,562 @@
+"""Split documents into sectioned passages: the units qabot retrieves and cites.
+
+Plain text has no markup, so its structure is inferred from layout; Markdown and HTML
+bring explicit headings, list items and table rows. All three become a stream of
+headings and content units, and one assembler turns that stream into passages.
+
+Rules for plain text (blocks are runs of non-blank lines):
+
+* **Headings** are lines standing alone in their block that are short (at most
+  ``MAX_HEADING_WORDS`` words, or ``MAX_QUESTION_HEADING_WORDS`` for a question) and do not
+  end like a sentence (``.``, ``!``, ``,`` or ``;``), e.g. "Overview", "(ii) Health",
+  "1951-1989: Early Years", "What is X?". A short line atop a block is a heading too
+  when what follows is clearly longer or a list.
+* **FAQ entries** ``+ Question? >`` are headings named by the question; the answer
+  paragraph that follows is a passage under it.
+* **Tables** flattened one cell per line (a block whose first two lines are short column
+  labels, then label lines each followed by value lines) become one passage per row,
+  reading ``key - value``.
+* **List items** (bullets, ``1.`` numbers) are one passage each, label kept; wrapped
+  lines of a paragraph or item are joined.
+* **Captions** ("This image shows ...") and page boilerplate ("Leave a Comment",
+  "Hope you liked this article ...") are dropped, sentence by sentence.
+* **Long paragraphs** are split at sentence boundaries into near-equal parts of at most
+  ``MAX_PASSAGE_CHARS`` characters.
+
+A passage's ``section`` is the nearest heading above it, else the document's title.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from .documents import Document
+
+__all__ = [
+    "MAX_PASSAGE_CHARS",
+    "Passage",
+    "split_document",
+    "split_documents",
+    "split_sentences",
+]
+
+MAX_PASSAGE_CHARS = 700
+MAX_HEADING_WORDS = 14
+MAX_HEADING_CHARS = 120
+MAX_QUESTION_HEADING_WORDS = 24
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable unit: its text, the section it stands under, its document and span.
+
+    ``start``/``end`` are character offsets into the document's text such that
+    ``document.text[start:end]`` is the region the passage was taken from.
+    """
+
+    text: str
+    section: str
+    document: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Unit:
+    kind: str  # "heading" or "text"
+    text: str
+    start: int
+    end: int
+
+
+def split_documents(documents: Iterable[Document]) -> tuple[Passage, ...]:
+    """All passages of all documents, in document order."""
+    return tuple(p for doc in documents for p in split_document(doc))
+
+
+def split_document(document: Document) -> list[Passage]:
+    """The passages of one document (see the module docstring for the rules)."""
+    if document.format == "html":
+        units = _html_units(document.text)
+    else:
+        units = _text_units(document.text, markdown=document.format == "markdown")
+    return _assemble(units, document)
+
+
+# --- sentences -------------------------------------------------------------------------
+
+_ABBREVIATIONS = frozenset(
+    "e.g i.e etc vs mr mrs ms dr prof st no nos fig al approx inc ltd co corp jr sr "
+    "u.s u.k u.n d.c jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans ``(start, end)`` of the sentences of ``text``, whitespace excluded.
+
+    A sentence ends at ``.``, ``!`` or ``?`` followed by space and an upper-case letter,
+    digit, quote or bracket, except after common abbreviations and single initials.
+    """
+    spans: list[tuple[int, int]] = []
+    start = _skip_space(text, 0)
+    for match in _SENTENCE_END.finditer(text):
+        nxt = match.end()
+        if nxt >= len(text):
+            break
+        following = text[nxt]
+        if not (following.isupper() or following.isdigit() or following in "\"'“‘(["):
+            continue
+        word = re.search(r"(\S+)$", text[start : match.start() + 1])
+        token = word.group(1).rstrip(".").lower() if word else ""
+        token = token.lstrip("(\"'“‘")
+        if match.group(0).startswith(".") and (
+            token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+        ):
+            continue
+        end = match.end() - (len(match.group(0)) - len(match.group(0).rstrip()))
+        if end > start:
+            spans.append((start, end))
+        start = nxt
+    end = len(text.rstrip())
+    if end > start:
+        spans.append((start, end))
+    return spans
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+# --- noise: captions and page boilerplate ----------------------------------------------
+
+_CAPTION = re.compile(
+    r"^(?:(?:this|the|above|below|in this|the following)\s+)?"
+    r"(?:image|picture|photo|photograph|figure|illustration|graphic|infographic|"
+    r"screenshot|diagram|chart)\s+(?:above\s+|below\s+)?"
+    r"(?:shows|depicts|illustrates|displays|features|contains|presents)\b",
+    re.I,
+)
+_BOILERPLATE = re.compile(
+    r"^(?:leave a (?:comment|reply)|(?:we )?hope you (?:liked|enjoyed|found)|"
+    r"thanks? (?:you )?for (?:reading|visiting|watching)|"
+    r"(?:please )?(?:share|like|subscribe)\b.*\b(?:article|post|page|channel)|"
+    r"(?:click|tap) here\b|(?:read|see) (?:more|also)\b|"
+    r"(?:related|recommended) (?:posts?|articles?)|all rights reserved|copyright\b|©|"
+    r"advertisements?$|skip to (?:main )?content)",
+    re.I,
+)
+
+
+def is_noise(sentence: str) -> bool:
+    """True for an image caption or a line of page boilerplate: never an answer."""
+    s = sentence.strip().lstrip("*_#>-•").strip()
+    return bool(_CAPTION.match(s) or _BOILERPLATE.match(s))
+
+
+# --- plain text and markdown -----------------------------------------------------------
+
+_FAQ = re.compile(r"^\s*\+\s+(?P<q>.+?)\s*>\s*$")
+_BULLET = re.compile(r"^(?P<indent>\s*)(?P<marker>[•●◦▪▫‣⁃∙·*\-–—+])\s+(?=\S)")
+_NUMBERED = re.compile(r"^(?P<indent>\s*)(?P<marker>\d{1,3}[.)]|[a-zA-Z][.)])\s+(?=\S)")
+_ENUMERATED_HEADING = re.compile(r"^\(\s*(?:[ivxlcdm]+|[a-z]|\d{1,2})\s*\)\s+\S", re.I)
+_MD_HEADING = re.compile(r"^\s{0,3}(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
+_MD_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_SENTENCE_FINAL = (".", "!", ",", ";")
+
+
+@dataclass(frozen=True)
+class _Line:
+    start: int  # offset of the first character of the line
+    end: int  # offset just past the last non-newline character
+    text: str
+
+
+def _lines(text: str) -> list[_Line]:
+    out = []
+    pos = 0
+    for raw in text.split("\n"):
+        out.append(_Line(pos, pos + len(raw), raw))
+        pos += len(raw) + 1
+    return out
+
+
+def _blocks(lines: list[_Line]) -> list[list[_Line]]:
+    blocks: list[list[_Line]] = []
+    current: list[_Line] = []
+    for line in lines:
+        if line.text.strip():
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _is_marker_line(s: str) -> bool:
+    return bool(_BULLET.match(s) or _NUMBERED.match(s))
+
+
+def _is_heading_text(s: str) -> bool:
+    s = s.strip()
+    if not s or len(s) > MAX_HEADING_CHARS * (2 if s.endswith("?") else 1):
+        return False
+    if not any(ch.isalpha() for ch in s) or is_noise(s):
+        return False
+    if _is_marker_line(s) and not _ENUMERATED_HEADING.match(s):
+        return False
+    words = len(s.split())
+    if s.endswith("?"):
+        return words <= MAX_QUESTION_HEADING_WORDS
+    return words <= MAX_HEADING_WORDS and not s.endswith(_SENTENCE_FINAL)
+
+
+def _is_cell_label(s: str, max_words: int) -> bool:
+    s = s.strip()
+    return (
+        bool(s)
+        and len(s.split()) <= max_words
+        and not s.endswith(_SENTENCE_FINAL + (":",))
+        and not _is_marker_line(s)
+    )
+
+
+def _table_rows(block: list[_Line]) -> list[tuple[_Line, list[_Line]]] | None:
+    """Rows ``(key line, value lines)`` when the block is a table flattened one cell a line."""
+    if len(block) < 4 or not (
+        _is_cell_label(block[0].text, 4) and _is_cell_label(block[1].text, 4)
+    ):
+        return None
+    rows: list[tuple[_Line, list[_Line]]] = []
+    for line in block[2:]:
+        if _BULLET.match(line.text) and not line.text.lstrip().startswith("-"):
+            return None
+        if _is_cell_label(line.text, 10) and not line.text.lstrip().startswith("-"):
+            rows.append((line, []))
+        elif rows:
+            rows[-1][1].append(line)
+        else:
+            return None
+    if not rows or any(not values for _, values in rows):
+        return None
+    return rows
+
+
+def _text_units(text: str, *, markdown: bool) -> list[_Unit]:
+    units: list[_Unit] = []
+    lines = _lines(text)
+    if markdown:
+        lines = _mask_fences(lines)
+    for block in _blocks(lines):
+        units.extend(_block_units(block, text, markdown=markdown))
+    return units
+
+
+def _mask_fences(lines: list[_Line]) -> list[_Line]:
+    """Blank out code fences' marker lines so code reads as plain paragraphs."""
+    return [_Line(ln.start, ln.end, "") if _MD_FENCE.match(ln.text) else ln for ln in lines]
+
+
+def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_Unit]:
+    if markdown:
+        # ATX headings split a block wherever they stand.
+        rest: list[_Line] = []
+        for line in block:
+            match = _MD_HEADING.match(line.text)
+            if match:
+                if rest:
+                    yield from _content_units(rest, text, markdown=True)
+                    rest = []
+                heading = _clean_inline(match.group("text"))
+                if heading:
+                    yield _Unit("heading", heading, line.start, line.end)
+            else:
+                rest.append(line)
+        if rest:
+            yield from _content_units(rest, text, markdown=True)
+        return
+    first = block[0]
+    faq = _FAQ.match(first.text)
+    if faq:
+        yield _Unit("heading", " ".join(faq.group("q").split()), first.start, first.end)
+        if len(block) > 1:
+            yield from _content_units(block[1:], text, markdown=False)
+        return
+    if len(block) == 1:
+        if _is_heading_text(first.text) and not is_noise(first.text):
+            yield _Unit("heading", " ".join(first.text.split()), first.start, first.end)
+            return
+    elif _table_rows(block) is None and _is_heading_text(first.text):
+        second = block[1].text.strip()
+        if (
+            _is_marker_line(block[1].text)
+            or len(first.text.strip()) < 0.6 * len(second)
+        ) and (second[:1].isupper() or second[:1].isdigit() or _is_marker_line(block[1].text)):
+            yield _Unit("heading", " ".join(first.text.split()), first.start, first.end)
+            block = block[1:]
+    yield from _content_units(block, text, markdown=False)
+
+
+def _content_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_Unit]:
+    if markdown:
+        table = _markdown_table_rows(block)
+        if table is not None:
+            yield from table
+            return
+    else:
+        rows = _table_rows(block)
+        if rows is not None:
+            for key, values in rows:
+                value = _join_cells(v.text.strip().lstrip("-").strip() for v in values)
+                yield _Unit("text", f"{' '.join(key.text.split())} - {value}", key.start,
+                            values[-1].end)
+            return
+    # Items: a marker line starts an item; other lines continue the current item when
+    # indented under it or when the previous line stops mid-sentence.
+    items: list[list[_Line]] = []
+    item_indent = -1
+    for line in block:
+        marker = _BULLET.match(line.text) or _NUMBERED.match(line.text)
+        indent = len(line.text) - len(line.text.lstrip())
+        if marker:
+            items.append([line])
+            item_indent = len(marker.group("indent")) + 1
+        elif items and (
+            (item_indent >= 0 and indent >= item_indent)
+            or not items[-1][-1].text.rstrip().endswith((".", "!", "?", ":"))
+        ):
+            items[-1].append(line)
+        else:
+            items.append([line])
+            item_indent = -1
+    for item in items:
+        start, end = item[0].start, item[-1].end
+        yield _Unit("text", "", start, end)
+
+
+def _join_cells(values: Iterable[str]) -> str:
+    out = ""
+    for value in values:
+        if not value:
+            continue
+        if out and not out.endswith((".", "!", "?", ";", ":")):
+            out += ";"
+        out = f"{out} {value}" if out else value
+    return out
+
+
+def _markdown_table_rows(block: list[_Line]) -> list[_Unit] | None:
+    if len(block) < 3 or not all("|" in ln.text for ln in block):
+        return None
+    if not _MD_TABLE_RULE.match(block[1].text):
+        return None
+    units = []
+    for line in block[2:]:
+        cells = [_clean_inline(c) for c in line.text.strip().strip("|").split("|")]
+        cells = [c for c in cells if c]
+        if cells:
+            units.append(_Unit("text", " - ".join(cells), line.start, line.end))
+    return units
+
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+
+
+def _clean_inline(s: str) -> str:
+    s = _MD_LINK.sub(r"\1", s)
+    s = _MD_EMPHASIS.sub(r"\2", s)
+    return " ".join(s.split())
+
+
+# --- html ------------------------------------------------------------------------------
+
+_HTML_SKIP = frozenset({"script", "style", "noscript", "template", "svg", "nav", "footer", "head"})
+_HTML_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_HTML_BLOCKS = frozenset(
+    {"p", "li", "dt", "dd", "pre", "blockquote", "figcaption", "caption", "div", "section",
+     "article", "main", "body", "ul", "ol", "dl", "table", "form", "header", "aside", "br",
+     "hr", "figure", "address"}
+)
+
+
+class _HTMLUnits(HTMLParser):
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.units: list[_Unit] = []
+        self._line_starts = [0]
+        for i, ch in enumerate(source):
+            if ch == "\n":
+                self._line_starts.append(i + 1)
+        self._skip_depth = 0
+        self._buffer: list[str] = []
+        self._buffer_start = -1
+        self._buffer_end = -1
+        self._heading: str | None = None
+        self._row: list[str] | None = None
+        self._row_start = 0
+        self._cell: list[str] | None = None
+        self._row_is_header = True
+        self._in_figcaption = 0
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self._line_starts[line - 1] + col
+
+    def _flush(self, end: int | None = None) -> None:
+        text = " ".join("".join(self._buffer).split())
+        if text and self._in_figcaption == 0:
+            kind = "heading" if self._heading else "text"
+            self.units.append(_Unit(kind, text, self._buffer_start, end or self._buffer_end))
+        self._buffer = []
+        self._buffer_start = -1
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HTML_SKIP:
+            self._skip_depth += 1
+            return
+        if self._skip_depth:
+            return
+        if tag in _HTML_HEADINGS or tag in _HTML_BLOCKS or tag == "tr":
+            self._flush(self._offset())
+        if tag in _HTML_HEADINGS:
+            self._heading = tag
+        elif tag == "figcaption":
+            self._in_figcaption += 1
+        elif tag == "tr":
+            self._row, self._row_start, self._row_is_header = [], self._offset(), True
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+            if tag == "td":
+                self._row_is_header = False
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HTML_SKIP:
+            self._skip_depth = max(0, self._skip_depth - 1)
+            return
+        if self._skip_depth:
+            return
+        end = self._offset() + len(tag) + 3
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            cell = " ".join("".join(self._cell).split())
+            if cell:
+                self._row.append(cell)
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            if self._row and not self._row_is_header:
+                self.units.append(_Unit("text", " - ".join(self._row), self._row_start, end))
+            self._row = None
+        elif tag in _HTML_HEADINGS or tag in _HTML_BLOCKS:
+            self._flush(end)
+            if tag in _HTML_HEADINGS:
+                self._heading = None
+            elif tag == "figcaption":
+                self._in_figcaption = max(0, self._in_figcaption - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        if self._cell is not None:
+            self._cell.append(data)
+            return
+        if self._row is not None:
+            return
+        if data.strip():
+            if self._buffer_start < 0:
+                self._buffer_start = self._offset()
+            self._buffer_end = self._offset() + len(data)
+        if self._buffer_start >= 0:
+            self._buffer.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def _html_units(source: str) -> list[_Unit]:
+    parser = _HTMLUnits(source)
+    parser.feed(source)
+    parser.close()
+    return parser.units
+
+
+# --- assembly --------------------------------------------------------------------------
+
+
+def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
+    passages: list[Passage] = []
+    section = document.title
+    source = document.text
+    for unit in units:
+        if unit.kind == "heading":
+            section = unit.text
+            continue
+        if unit.text:
+            # Synthesised text (a table row, an HTML element): keep it whole unless noisy.
+            if not is_noise(unit.text):
+                for text in _split_long(unit.text):
+                    passages.append(Passage(text, section, document.name, unit.start, unit.end))
+            continue
+        for start, end in _clean_spans(source, unit.start, unit.end):
+            text = _passage_text(source[start:end], markdown=document.format == "markdown")
+            if text:
+                passages.append(Passage(text, section, document.name, start, end))
+    return passages
+
+
+def _clean_spans(source: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The unit's sentences without noise, grouped into passages of bounded length."""
+    raw = source[start:end]
+    if _CAPTION.match(_strip_marker(raw)):
+        return []  # a caption's later sentences describe the picture too
+    sentences = [
+        (start + s, start + e)
+        for s, e in split_sentences(raw)
+        if not is_noise(_strip_marker(raw[s:e]))
+    ]
+    if not sentences:
+        return []
+    total = sentences[-1][1] - sentences[0][0]
+    parts = max(1, math.ceil(total / MAX_PASSAGE_CHARS))
+    if parts == 1:
+        return [(sentences[0][0], sentences[-1][1])]
+    target = total / parts
+    groups: list[list[tuple[int, int]]] = [[]]
+    group_start = sentences[0][0]
+    for span in sentences:
+        if groups[-1] and span[1] - group_start > target * 1.15 and len(groups) < parts:
+            groups.append([])
+            group_start = span[0]
+        groups[-1].append(span)
+    return [(g[0][0], g[-1][1]) for g in groups if g]
+
+
+def _split_long(text: str) -> list[str]:
+    if len(text) <= MAX_PASSAGE_CHARS:
+        return [text]
+    return [" ".join(text[s:e].split()) for s, e in _clean_spans(text, 0, len(text))]
+
+
+def _strip_marker(s: str) -> str:
+    s = s.strip()
+    match = _BULLET.match(s) or _NUMBERED.match(s)
+    return s[match.end() :] if match else s
+
+
+def _passage_text(raw: str, *, markdown: bool) -> str:
+    lines = [_strip_marker(line) for line in raw.split("\n")]
+    text = " ".join(" ".join(lines).split())
+    if markdown:
+        text = _clean_inline(text)
+    text = html_lib.unescape(text) if markdown else text
+    return re.sub(r"\s+([:;,])", r"\1", text) if " : " in text else text
