@@ -62,15 +62,28 @@
     const s = asText(section).trim();
     if (s.endsWith("?")) return s;
     // "(iv) Health and Migration" / "2. UNICEF" -> drop the list numbering
-    const topic = s.replace(/^(?:\((?:[ivx]+|\d+)\)|\d+\.)\s+/i, "");
-    return `Tell me about ${topic || s}`;
+    let topic = s.replace(/^(?:\((?:[ivx]+|\d+)\)|\d+\.)\s+/i, "") || s;
+    // "How IOM addresses ..." -> "Tell me about how IOM addresses ..."
+    if (/^(?:How|What|Why|When|Where|Who|Which|The|A|An)\b/.test(topic)) {
+      topic = topic.charAt(0).toLowerCase() + topic.slice(1);
+    }
+    return `Tell me about ${topic}`;
   }
+
+  /* Confidence bands for the score (cosine similarity of the question and the passage, 0..1).
+   * The engine offers an answer from 0.08 on; a clear hit on this corpus scores 0.3 and more. */
+  const HIGH_CONFIDENCE = 0.3;
+  const MEDIUM_CONFIDENCE = 0.15;
 
   function confidenceOf(score) {
     const s = asScore(score);
-    if (s >= 0.5) return { level: "high", label: "High", dots: 3 };
-    if (s >= 0.25) return { level: "medium", label: "Medium", dots: 2 };
+    if (s >= HIGH_CONFIDENCE) return { level: "high", label: "High", dots: 3 };
+    if (s >= MEDIUM_CONFIDENCE) return { level: "medium", label: "Medium", dots: 2 };
     return { level: "low", label: "Low", dots: 1 };
+  }
+
+  function scoreText(score) {
+    return `score ${asScore(score).toFixed(2)}`;
   }
 
   // ---------------------------------------------------------------- storage
@@ -126,7 +139,6 @@
 
   function confidence(score) {
     const c = confidenceOf(score);
-    const pct = Math.round(asScore(score) * 100);
     const wrap = el("p", `confidence confidence-${c.level}`);
     const dots = el("span", "confidence-dots");
     dots.setAttribute("aria-hidden", "true");
@@ -135,8 +147,8 @@
     }
     wrap.appendChild(dots);
     wrap.appendChild(el("span", "confidence-label", `${c.label} confidence`));
-    wrap.appendChild(el("span", "confidence-score", `${pct}%`));
-    wrap.title = `Match score ${asScore(score).toFixed(2)} of 1`;
+    wrap.appendChild(el("span", "confidence-score", scoreText(score)));
+    wrap.title = "How closely the passage matches the question, from 0 to 1";
     return wrap;
   }
 
@@ -152,7 +164,7 @@
       const li = el("li", "other");
       li.appendChild(passage(alt.answer, null, "other-answer"));
       const meta = sourceLine(alt.section, alt.document);
-      meta.appendChild(document.createTextNode(` · ${Math.round(asScore(alt.score) * 100)}%`));
+      meta.appendChild(document.createTextNode(` · ${scoreText(alt.score)}`));
       li.appendChild(meta);
       ol.appendChild(li);
     }
