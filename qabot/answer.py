@@ -29,8 +29,11 @@ __all__ = [
 MAX_QUESTION_LENGTH = 1000
 DEFAULT_TOP_K = 3
 MAX_TOP_K = 10
-#: A best passage scoring below this is not offered as the answer (see ``qabot eval --sweep``).
-DEFAULT_THRESHOLD = 0.08
+#: A best passage scoring below this is not offered as the answer; chosen with
+#: ``qabot eval --sweep`` on the tuning part of the gold set (docs/accuracy.md).
+DEFAULT_THRESHOLD = 0.13
+#: ...nor one holding less than this idf-weighted share of the question's content words.
+MIN_COVERAGE = 0.05
 
 NOT_FOUND_MESSAGE = (
     "Sorry, the document does not seem to cover that. Try rephrasing, or pick one of the "
@@ -142,8 +145,11 @@ def small_talk_message(question: str) -> str | None:
 class QABot:
     """Question answering over a corpus: build once, then :meth:`ask` many times.
 
-    ``threshold`` is the score a best passage needs to be returned as the answer; below
-    it the reply has ``found`` false and lists the nearest passages as suggestions.
+    The question is first spell-corrected against the corpus's own words, then passages
+    are ranked by TF-IDF score (:class:`~qabot.index.PassageIndex`). The best passage is
+    the answer when its score is at least ``threshold`` and it holds at least
+    ``MIN_COVERAGE`` of the question's idf-weighted content words; otherwise the reply has
+    ``found`` false and lists the nearest passages as suggestions.
     """
 
     def __init__(
@@ -210,14 +216,15 @@ class QABot:
         chat = small_talk_message(question)
         if chat is not None:
             return Answer(question, False, None, None, None, 0.0, None, (), chat)
-        hits = self.index.search(question, top_k)
+        query = self.index.correct_spelling(question)
+        hits = self.index.search(query, top_k)
         best = hits[0]
-        if best.score < self.threshold:
+        if best.score < self.threshold or self.index.coverage(query, best.position) < MIN_COVERAGE:
             return Answer(question, False, None, None, None, best.score, None,
                           tuple(_alternative(h) for h in hits), NOT_FOUND_MESSAGE)
         p = best.passage
         return Answer(question, True, p.text, p.section, p.document, best.score,
-                      self.highlight(question, p.text),
+                      self.highlight(query, p.text),
                       tuple(_alternative(h) for h in hits[1:]), None)
 
     def highlight(self, question: str, text: str) -> str:

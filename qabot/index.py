@@ -21,6 +21,7 @@ index whose version or hash differs from what is expected is refused, never used
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
@@ -39,7 +40,12 @@ from .passages import Passage
 __all__ = ["CHAR_WEIGHT", "INDEX_FORMAT", "Hit", "PassageIndex", "analyze_words", "normalize"]
 
 CHAR_WEIGHT = 0.3
+#: Word features in more than this share of passages are dropped: the document's own
+#: subject ("IOM", "migration" in a document about IOM) tells passages apart no better
+#: than "the" does, and short passages that merely name it would otherwise win.
+MAX_WORD_DF = 0.5
 INDEX_FORMAT = 1
+SPELLING_CUTOFF = 0.85
 
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been
@@ -49,7 +55,11 @@ STOP_WORDS = frozenset(
     myself no nor not of off on once only or other our ours ourselves out over own same she
     should so some such than that that's the their theirs them themselves then there these
     they this those through to too under until up very was we were what what's when where
-    which while who whom why will with would you your yours yourself yourselves s t""".split()
+    which while who whom why will with would you your yours yourself yourselves s t
+    whos whats wheres whens hows whys thats theres dont doesnt isnt arent cant wont im ive
+    id youre can may might must shall also tell know please explain describe give want
+    many much wondering wonder curious really actually quite just thing things something anything
+    info information hi hello hey thanks thank question questions anyone someone""".split()
 )
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -81,7 +91,8 @@ def analyze_words(text: str) -> list[str]:
 def _word_vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
     return TfidfVectorizer(
         analyzer=analyze_words, sublinear_tf=True, smooth_idf=True, norm="l2",
-        vocabulary=vocabulary, dtype=np.float64,
+        max_df=MAX_WORD_DF if vocabulary is None else 1.0, vocabulary=vocabulary,
+        dtype=np.float64,
     )
 
 
@@ -93,8 +104,8 @@ def _char_vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorize
 
 
 def indexed_text(passage: Passage) -> str:
-    """What is indexed for a passage: its section heading, then its text."""
-    return f"{passage.section}\n{passage.text}"
+    """What is indexed for a passage: the headings above it, its section, then its text."""
+    return "\n".join((*passage.parents, passage.section, passage.text))
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,17 @@ class PassageIndex:
         self._word_matrix = word_matrix
         self._char_vectorizer = char_vectorizer
         self._char_matrix = char_matrix
+        # Derived from the passages, so never saved: the corpus's own words (for spelling
+        # correction) and each passage's stems (for question-term coverage).
+        self._passage_stems = [frozenset(word_tokens(indexed_text(p))) for p in passages]
+        surface = {w for p in passages for w in _WORD.findall(normalize(indexed_text(p)))}
+        self._known_stems = frozenset().union(*self._passage_stems) if passages else frozenset()
+        self._surface_words = frozenset(surface)
+        self._spelling_candidates = sorted(w for w in surface if len(w) >= 4 and w.isalpha())
+        vocabulary = word_vectorizer.vocabulary_
+        idf = word_vectorizer.idf_
+        self._term_weight = {t: float(idf[i]) for t, i in vocabulary.items() if " " not in t}
+        self._unseen_weight = float(idf.max()) if len(idf) else 1.0
 
     @classmethod
     def build(cls, passages: tuple[Passage, ...] | list[Passage]) -> PassageIndex:
@@ -143,6 +165,47 @@ class PassageIndex:
 
     def __len__(self) -> int:
         return len(self.passages)
+
+    def correct_spelling(self, question: str) -> str:
+        """``question`` with words unknown to the corpus replaced by a close corpus word.
+
+        A word of four letters or more that occurs in no passage is replaced by the most
+        similar corpus word with the same first letter when ``difflib`` rates them at least
+        ``SPELLING_CUTOFF`` alike ("headquaters" -> "headquarters"); other words are left
+        as typed.
+        """
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            low = normalize(word)
+            if len(low) < 4 or not low.isalpha() or low in STOP_WORDS:
+                return word
+            if low in self._surface_words:
+                return word
+            candidates = [w for w in self._spelling_candidates if w[0] == low[0]]
+            close = difflib.get_close_matches(low, candidates, n=1, cutoff=SPELLING_CUTOFF)
+            return close[0] if close else word
+
+        return _WORD.sub(fix, question)
+
+    def coverage(self, question: str, position: int) -> float:
+        """The idf-weighted share of the question's content words found in a passage.
+
+        ``sum(idf(t) for t in Q & P) / sum(idf(t) for t in Q)`` over the question's stems
+        ``Q`` and the passage's (section included) stems ``P``; words the corpus never uses
+        weigh as the rarest word, words in most passages weigh nothing. 1.0 for a question
+        with no content words.
+        """
+        stems = set(word_tokens(question))
+        weights = {
+            t: self._term_weight.get(t, 0.0 if t in self._known_stems else self._unseen_weight)
+            for t in stems
+        }
+        total = sum(weights.values())
+        if total <= 0:
+            return 1.0
+        found = self._passage_stems[position]
+        return sum(w for t, w in weights.items() if t in found) / total
 
     def scores(self, question: str) -> np.ndarray:
         """The blended cosine score of every passage for ``question``."""
@@ -211,7 +274,9 @@ class PassageIndex:
                 raise IndexFormatError(f"{directory}: index written by another qabot version")
             if meta.get("corpus_hash") != corpus_hash:
                 raise IndexFormatError(f"{directory}: index was built from another corpus")
-            passages = tuple(Passage(**p) for p in meta["passages"])
+            passages = tuple(
+                Passage(**{**p, "parents": tuple(p.get("parents", ()))}) for p in meta["passages"]
+            )
             with np.load(directory / "index.npz", allow_pickle=False) as arrays:
                 parts = {}
                 for name in ("word", "char"):

@@ -64,6 +64,7 @@ class Passage:
     document: str
     start: int
     end: int
+    parents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class _Unit:
     text: str
     start: int
     end: int
+    level: int = 0  # heading level from markup; 0 when it must be inferred from layout
 
 
 def split_documents(documents: Iterable[Document]) -> tuple[Passage, ...]:
@@ -215,6 +217,8 @@ def _is_heading_text(s: str) -> bool:
         return False
     if _is_marker_line(s) and not _ENUMERATED_HEADING.match(s):
         return False
+    if len(split_sentences(s)) > 1:
+        return False
     words = len(s.split())
     if s.endswith("?"):
         return words <= MAX_QUESTION_HEADING_WORDS
@@ -279,7 +283,8 @@ def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_
                     rest = []
                 heading = _clean_inline(match.group("text"))
                 if heading:
-                    yield _Unit("heading", heading, line.start, line.end)
+                    yield _Unit("heading", heading, line.start, line.end,
+                                len(match.group("hashes")))
             else:
                 rest.append(line)
         if rest:
@@ -288,7 +293,7 @@ def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_
     first = block[0]
     faq = _FAQ.match(first.text)
     if faq:
-        yield _Unit("heading", " ".join(faq.group("q").split()), first.start, first.end)
+        yield _Unit("heading", " ".join(faq.group("q").split()), first.start, first.end, -1)
         if len(block) > 1:
             yield from _content_units(block[1:], text, markdown=False)
         return
@@ -417,7 +422,10 @@ class _HTMLUnits(HTMLParser):
         text = " ".join("".join(self._buffer).split())
         if text and self._in_figcaption == 0:
             kind = "heading" if self._heading else "text"
-            self.units.append(_Unit(kind, text, self._buffer_start, end or self._buffer_end))
+            level = int(self._heading[1]) if self._heading else 0
+            self.units.append(
+                _Unit(kind, text, self._buffer_start, end or self._buffer_end, level)
+            )
         self._buffer = []
         self._buffer_start = -1
 
@@ -493,24 +501,63 @@ def _html_units(source: str) -> list[_Unit]:
 # --- assembly --------------------------------------------------------------------------
 
 
+def _heading_shape(unit: _Unit) -> str:
+    if unit.level > 0:
+        return f"h{unit.level}"
+    if unit.level < 0:
+        return "faq"
+    if _ENUMERATED_HEADING.match(unit.text):
+        return "enumerated"
+    return "numeric" if unit.text[:1].isdigit() else "plain"
+
+
+def _nest(stack: list[tuple[str, str]], unit: _Unit, after_heading: bool) -> None:
+    """Place a heading in the outline ``stack`` of ``(shape, text)``, outermost first.
+
+    Markup levels nest as usual. Inferred from layout: a heading of a shape already open
+    is its sibling; one standing right under another heading, an enumerated "(ii) ..."
+    one or an FAQ question is its child; any other starts a new top-level section.
+    """
+    shape = _heading_shape(unit)
+    if unit.level > 0:
+        while stack and stack[-1][0].startswith("h") and int(stack[-1][0][1:]) >= unit.level:
+            stack.pop()
+    else:
+        same = [i for i, (s, _) in enumerate(stack) if s == shape]
+        if same:
+            del stack[same[-1]:]
+        elif not (after_heading or shape in ("enumerated", "faq")):
+            stack.clear()
+    stack.append((shape, unit.text))
+
+
 def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
     passages: list[Passage] = []
     section = document.title
+    parents: tuple[str, ...] = ()
     source = document.text
+    outline: list[tuple[str, str]] = []
+    after_heading = False
     for unit in units:
         if unit.kind == "heading":
+            _nest(outline, unit, after_heading)
             section = unit.text
+            parents = tuple(text for _, text in outline[:-1])
+            after_heading = True
             continue
+        after_heading = False
         if unit.text:
             # Synthesised text (a table row, an HTML element): keep it whole unless noisy.
             if not is_noise(unit.text):
                 for text in _split_long(unit.text):
-                    passages.append(Passage(text, section, document.name, unit.start, unit.end))
+                    passages.append(
+                        Passage(text, section, document.name, unit.start, unit.end, parents)
+                    )
             continue
         for start, end in _clean_spans(source, unit.start, unit.end):
             text = _passage_text(source[start:end], markdown=document.format == "markdown")
             if text:
-                passages.append(Passage(text, section, document.name, start, end))
+                passages.append(Passage(text, section, document.name, start, end, parents))
     return passages
 
 
