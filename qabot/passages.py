@@ -242,7 +242,11 @@ def _table_rows(block: list[_Line]) -> list[tuple[_Line, list[_Line]]] | None:
     ):
         return None
     rows: list[tuple[_Line, list[_Line]]] = []
-    for line in block[2:]:
+    cells = block[2:]
+    if len(cells) >= 4 and len(cells) % 2 == 0 and all(_is_cell_label(c.text, 10) for c in cells):
+        # Value cells without a final full stop: pair the cells as the header does.
+        return [(cells[i], [cells[i + 1]]) for i in range(0, len(cells), 2)]
+    for line in cells:
         if _BULLET.match(line.text) and not line.text.lstrip().startswith("-"):
             return None
         if _is_cell_label(line.text, 10) and not line.text.lstrip().startswith("-"):
@@ -546,52 +550,53 @@ def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
             after_heading = True
             continue
         after_heading = False
+        markdown = document.format == "markdown"
         if unit.text:
-            # Synthesised text (a table row, an HTML element): keep it whole unless noisy.
-            if not is_noise(unit.text):
-                for text in _split_long(unit.text):
-                    passages.append(
-                        Passage(text, section, document.name, unit.start, unit.end, parents)
-                    )
+            # Synthesised text (a table row, an HTML element): it is its own source.
+            for group in _sentence_groups(unit.text, 0, len(unit.text)):
+                text = " ".join(" ".join(unit.text[a:b].split()) for a, b in group)
+                passages.append(
+                    Passage(text, section, document.name, unit.start, unit.end, parents)
+                )
             continue
-        for start, end in _clean_spans(source, unit.start, unit.end):
-            text = _passage_text(source[start:end], markdown=document.format == "markdown")
-            if text:
-                passages.append(Passage(text, section, document.name, start, end, parents))
+        for group in _sentence_groups(source, unit.start, unit.end):
+            text = " ".join(_passage_text(source[a:b], markdown=markdown) for a, b in group)
+            if text.strip():
+                passages.append(
+                    Passage(text, section, document.name, group[0][0], group[-1][1], parents)
+                )
     return passages
 
 
-def _clean_spans(source: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The unit's sentences without noise, grouped into passages of bounded length."""
+def _sentence_groups(source: str, start: int, end: int) -> list[list[tuple[int, int]]]:
+    """The unit's sentences without noise, grouped into passages of bounded length.
+
+    Groups hold consecutive kept sentences and are at most ``MAX_PASSAGE_CHARS`` long
+    (a single longer sentence stands alone), near-equal in length.
+    """
     raw = source[start:end]
-    if _CAPTION.match(_strip_marker(raw)):
+    marker = _BULLET.match(raw) or _NUMBERED.match(raw)
+    if marker:
+        start += marker.end()
+        raw = source[start:end]
+    if _CAPTION.match(raw.strip()):
         return []  # a caption's later sentences describe the picture too
-    sentences = [
-        (start + s, start + e)
-        for s, e in split_sentences(raw)
-        if not is_noise(_strip_marker(raw[s:e]))
-    ]
+    sentences = [(start + a, start + b) for a, b in split_sentences(raw)
+                 if not is_noise(raw[a:b])]
     if not sentences:
         return []
-    total = sentences[-1][1] - sentences[0][0]
+    total = sum(b - a + 1 for a, b in sentences)
     parts = max(1, math.ceil(total / MAX_PASSAGE_CHARS))
-    if parts == 1:
-        return [(sentences[0][0], sentences[-1][1])]
-    target = total / parts
+    target = min(MAX_PASSAGE_CHARS, total / parts * 1.1)
     groups: list[list[tuple[int, int]]] = [[]]
-    group_start = sentences[0][0]
-    for span in sentences:
-        if groups[-1] and span[1] - group_start > target * 1.15 and len(groups) < parts:
+    size = 0
+    for a, b in sentences:
+        if groups[-1] and size + (b - a + 1) > target:
             groups.append([])
-            group_start = span[0]
-        groups[-1].append(span)
-    return [(g[0][0], g[-1][1]) for g in groups if g]
-
-
-def _split_long(text: str) -> list[str]:
-    if len(text) <= MAX_PASSAGE_CHARS:
-        return [text]
-    return [" ".join(text[s:e].split()) for s, e in _clean_spans(text, 0, len(text))]
+            size = 0
+        groups[-1].append((a, b))
+        size += b - a + 1
+    return groups
 
 
 def _strip_marker(s: str) -> str:
