@@ -91,5 +91,88 @@ def sections(corpus: Path | None) -> None:
             click.echo(f"  {section['passages']:3d}  {section['section']}")
 
 
+@main.command("eval")
+@click.argument("questions", type=click.Path(path_type=Path, dir_okay=False))
+@corpus_option
+@click.option("--url", default=None, metavar="URL",
+              help="Score a running server through POST URL/api/chat instead of --corpus.")
+@click.option("--top-k", "top_k", type=click.IntRange(1, MAX_TOP_K), default=5,
+              show_default=True, help="Passages asked for per question (recall@k, MRR@k).")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
+@click.option("--min-accuracy", "min_accuracy", type=click.FloatRange(0.0, 1.0), default=None,
+              metavar="X", help="Exit with status 1 when overall accuracy is below X, a "
+              "fraction from 0 to 1 (0.6 means 60%).")
+@click.option("--show-failures", "show_failures", is_flag=True,
+              help="List every wrong item: question, expected, what came back.")
+@click.option("--sweep", "do_sweep", is_flag=True,
+              help="Sweep the confidence threshold and pick the best on the tuning part.")
+@click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              metavar="FILE.png", help="Draw the sweep's curves to FILE.png (implies --sweep; "
+              "needs matplotlib: pip install 'qabot[plot]').")
+@click.option("--threshold", type=click.FloatRange(min=0.0), default=None, metavar="T",
+              help="Override the bot's confidence threshold (in-process only).")
+def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: int,
+                 as_json: bool, min_accuracy: float | None, show_failures: bool,
+                 do_sweep: bool, plot: Path | None, threshold: float | None) -> None:
+    """Measure answer accuracy on a gold set QUESTIONS.jsonl (see docs/accuracy.md).
+
+    Held-out items (numeric id divisible by 3) are reported on their own; --sweep
+    chooses its threshold on the other, tuning, items only.
+    """
+    from click.core import ParameterSource
+
+    from . import evaluate as ev
+    from .answer import DEFAULT_THRESHOLD
+
+    ctx = click.get_current_context()
+    do_sweep = do_sweep or plot is not None
+    if url is not None and ctx.get_parameter_source("corpus") == ParameterSource.COMMANDLINE:
+        raise click.UsageError("use either --corpus or --url, not both")
+    if url is not None and threshold is not None:
+        raise click.UsageError("--threshold applies in-process only; a server uses its own")
+    if do_sweep and (min_accuracy is not None or show_failures):
+        raise click.UsageError("--min-accuracy and --show-failures do not apply to --sweep")
+    try:
+        items = ev.load_gold(questions)
+        if plot is not None:
+            ev.require_plotting()
+        if url is not None:
+            asker = ev.http_asker(url, top_k)
+        else:
+            # The sweep needs every reply's best passage and score: ask at threshold 0.
+            bot_threshold = 0.0 if do_sweep else threshold
+            bot = (load_bot(corpus) if bot_threshold is None
+                   else QABot.from_path(corpus, threshold=bot_threshold))
+            asker = ev.bot_asker(bot, top_k)
+        if do_sweep:
+            current = None if url is not None else (
+                DEFAULT_THRESHOLD if threshold is None else threshold)
+            result = ev.sweep(items, [asker(item.question) for item in items], top_k,
+                              current=current)
+            click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json
+                       else ev.format_sweep(result))
+            if plot is not None:
+                ev.plot_sweep(result, plot)
+                click.echo(f"qabot: wrote {plot}", err=True)
+            return
+        report = ev.evaluate(items, asker, top_k)
+    except QABotError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(ev.format_report(report))
+        if show_failures:
+            click.echo("\n" + ev.format_failures(report))
+    accuracy = report.overall.overall_accuracy or 0.0
+    if min_accuracy is not None:
+        verdict = "below" if accuracy < min_accuracy else "meets"
+        click.echo(f"qabot: overall accuracy {accuracy:.1%} {verdict} --min-accuracy "
+                   f"{min_accuracy:.1%}", err=True)
+        if accuracy < min_accuracy:
+            sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -95,6 +95,7 @@ __all__ = [
     "load_gold",
     "normalize_answer",
     "plot_sweep",
+    "require_plotting",
     "at_threshold",
     "report_from_replies",
     "sweep",
@@ -375,8 +376,7 @@ def judge(item: GoldItem, reply: Mapping[str, Any], k: int) -> ItemResult:
     """Apply the correctness rule (module docstring) to one reply, looking at ``k`` passages."""
     found = bool(reply.get("found"))
     ranked = _ranked(reply)[:k]
-    score = reply.get("score")
-    score = float(score) if isinstance(score, int | float) else None
+    score = _score(reply)
     if item.unanswerable:
         answered, rank, section_ok, correct = False, None, False, not found
     else:
@@ -549,9 +549,36 @@ def at_threshold(reply: Mapping[str, Any], threshold: float) -> dict[str, Any]:
 
 def _point(items: Sequence[GoldItem], replies: Sequence[Mapping[str, Any]], k: int,
            threshold: float) -> SweepPoint:
-    m = compute_metrics(judge(item, at_threshold(reply, threshold), k)
-                        for item, reply in zip(items, replies, strict=True))
-    return SweepPoint(threshold, m.answer_accuracy, m.rejection_accuracy, m.overall_accuracy)
+    return _Replay(items, replies, k).point(threshold)
+
+
+class _Replay:
+    """Replies judged once as answered and once as declined, replayed at any threshold.
+
+    The ranked list does not depend on the threshold, so :func:`judge` is applied to each
+    reply's two versions (:func:`at_threshold` at ``-inf`` and ``+inf``) up front; the
+    point at ``t`` then picks, per item, the version the bot would have given
+    (answered when ``score >= t``). Same rule, no re-judging per threshold.
+    """
+
+    def __init__(self, items: Sequence[GoldItem], replies: Sequence[Mapping[str, Any]],
+                 k: int) -> None:
+        self.cases = [
+            (_score(reply), judge(item, at_threshold(reply, -math.inf), k),
+             judge(item, at_threshold(reply, math.inf), k))
+            for item, reply in zip(items, replies, strict=True)
+        ]
+
+    def point(self, threshold: float) -> SweepPoint:
+        m = compute_metrics(found if score is not None and score >= threshold else declined
+                            for score, found, declined in self.cases)
+        return SweepPoint(threshold, m.answer_accuracy, m.rejection_accuracy,
+                          m.overall_accuracy)
+
+
+def _score(reply: Mapping[str, Any]) -> float | None:
+    score = reply.get("score")
+    return float(score) if isinstance(score, int | float) else None
 
 
 def threshold_grid(scores: Iterable[float], step: float = 0.01) -> list[float]:
@@ -601,10 +628,10 @@ def sweep(items: Sequence[GoldItem], replies: Sequence[Mapping[str, Any]], k: in
     """
     tuning = [(i, r) for i, r in zip(items, replies, strict=True) if not i.held_out]
     held = [(i, r) for i, r in zip(items, replies, strict=True) if i.held_out]
-    t_items, t_replies = [i for i, _ in tuning], [r for _, r in tuning]
-    scores = [r["score"] for r in t_replies if isinstance(r.get("score"), int | float)]
-    points = [_point(t_items, t_replies, k, t) for t in threshold_grid(scores, step)]
-    best = _point(t_items, t_replies, k, best_threshold(points))
+    t_replay = _Replay([i for i, _ in tuning], [r for _, r in tuning], k)
+    scores = [s for s, _, _ in t_replay.cases if s is not None]
+    points = [t_replay.point(t) for t in threshold_grid(scores, step)]
+    best = t_replay.point(best_threshold(points))
     points = sorted([p for p in points if p.threshold != best.threshold] + [best],
                     key=lambda p: p.threshold)
     return Sweep(
@@ -613,7 +640,7 @@ def sweep(items: Sequence[GoldItem], replies: Sequence[Mapping[str, Any]], k: in
         best=best,
         best_held_out=_point([i for i, _ in held], [r for _, r in held], k, best.threshold),
         best_all=_point(items, replies, k, best.threshold),
-        current=None if current is None else _point(t_items, t_replies, k, current),
+        current=None if current is None else t_replay.point(current),
     )
 
 
@@ -709,12 +736,9 @@ def format_sweep(result: Sweep, step: float = 0.01) -> str:
     return "\n".join(lines)
 
 
-def plot_sweep(result: Sweep, path: str | Path) -> None:
-    """Draw the three tuning curves to ``path`` (PNG) with matplotlib, the optional extra.
-
-    Uses matplotlib's object API with the Agg canvas (no pyplot, no global figure state).
-    Raises :class:`QABotError` when matplotlib is not installed.
-    """
+def require_plotting() -> tuple[Any, Any]:
+    """matplotlib's ``Figure`` and ``FigureCanvasAgg``, or :class:`QABotError` saying how to
+    install the optional ``plot`` extra (checked before a sweep so it fails fast)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -722,6 +746,16 @@ def plot_sweep(result: Sweep, path: str | Path) -> None:
         raise QABotError(
             "--plot needs matplotlib: pip install 'qabot[plot]' (or pip install matplotlib)"
         ) from None
+    return Figure, FigureCanvasAgg
+
+
+def plot_sweep(result: Sweep, path: str | Path) -> None:
+    """Draw the three tuning curves to ``path`` (PNG) with matplotlib, the optional extra.
+
+    Uses matplotlib's object API with the Agg canvas (no pyplot, no global figure state).
+    Raises :class:`QABotError` when matplotlib is not installed (:func:`require_plotting`).
+    """
+    Figure, FigureCanvasAgg = require_plotting()
     xs = [p.threshold for p in result.points]
     fig = Figure(figsize=(7, 4.8), dpi=120)
     FigureCanvasAgg(fig)
