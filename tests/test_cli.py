@@ -1,0 +1,265 @@
+"""The command line (qabot.cli): ``ask`` and ``sections``, through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from qabot import QABot
+from qabot.cli import main
+from qabot.documents import CORPUS_ENV
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+IOM = CORPUS / "iom.txt"
+
+
+_BUILT: dict[Path, QABot] = {}
+
+
+@pytest.fixture(autouse=True)
+def build_the_shipped_corpus_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``ask`` would rebuild the shipped corpus's index: build it once per path.
+
+    The CLI still builds its bot itself (through the real ``QABot.from_path``), so the
+    ``--json`` output is compared with an independently built bot; bad corpora and other
+    paths are not cached.
+    """
+    real = QABot.from_path
+
+    def from_path(path=None, **kwargs):  # type: ignore[no-untyped-def]
+        key = Path(path).resolve() if path is not None else None
+        if key not in (CORPUS, IOM) or kwargs:
+            return real(path, **kwargs)
+        if key not in _BUILT:
+            _BUILT[key] = real(path)
+        return _BUILT[key]
+
+    monkeypatch.setattr(QABot, "from_path", staticmethod(from_path))
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.delenv(CORPUS_ENV, raising=False)
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str, **kwargs) -> Result:
+    return runner.invoke(main, [str(a) for a in args], **kwargs)
+
+
+def assert_clean_failure(result: Result, *needles: str) -> str:
+    """Exit 1, one line on stderr holding every needle, nothing else, no traceback."""
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return lines[0]
+
+
+# --- ask -------------------------------------------------------------------------------
+
+
+def test_ask_prints_the_answer_and_its_section(runner: CliRunner, bot: QABot) -> None:
+    question = "Where is the IOM headquarters located?"
+    result = run(runner, "ask", question, "--corpus", CORPUS)
+    assert result.exit_code == 0, result.stderr
+    expected = bot.ask(question)
+    assert expected.found
+    assert expected.answer in result.stdout
+    assert "Geneva" in result.stdout
+    assert f"Section: {expected.section} (iom.txt)" in result.stdout.splitlines()
+    assert result.stderr == ""
+
+
+def test_ask_with_a_file_corpus(runner: CliRunner) -> None:
+    result = run(runner, "ask", "Who is the Director General?", "--corpus", IOM)
+    assert result.exit_code == 0, result.stderr
+    assert "Amy Pope" in result.stdout
+    assert re.search(r"^Section: .+ \(iom\.txt\)$", result.stdout, re.M)
+
+
+def test_ask_not_found_prints_the_message(runner: CliRunner, bot: QABot) -> None:
+    result = run(runner, "ask", "zxqv wplm", "--corpus", CORPUS)
+    assert result.exit_code == 0, result.stderr
+    assert bot.ask("zxqv wplm").message in result.stdout
+    assert "Section:" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("question", "top_k"),
+    [
+        ("Where is the IOM headquarters located?", None),
+        ("Where is the IOM headquarters located?", 1),
+        ("Who funds the organization?", 5),
+        ("When was the organization renamed?", 10),
+        ("zxqv wplm", 3),
+        ("hello", None),
+    ],
+)
+def test_ask_json_equals_to_dict(
+    runner: CliRunner, bot: QABot, question: str, top_k: int | None
+) -> None:
+    args = ["ask", question, "--corpus", CORPUS, "--json"]
+    if top_k is not None:
+        args += ["--top-k", top_k]
+    result = run(runner, *args)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    expected = bot.ask(question, top_k=top_k) if top_k is not None else bot.ask(question)
+    assert data == expected.to_dict()
+
+
+def test_ask_json_keeps_non_ascii(runner: CliRunner) -> None:
+    question = "Où est le siège de l’IOM, à Genève?"
+    result = run(runner, "ask", question, "--corpus", CORPUS, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert question in result.stdout  # not \u-escaped
+    assert json.loads(result.stdout)["question"] == question
+
+
+@pytest.mark.parametrize("top_k", ["0", "11", "-1", "three", "2.5"])
+def test_ask_top_k_out_of_range_is_a_usage_error(runner: CliRunner, top_k: str) -> None:
+    result = run(runner, "ask", "Where is the headquarters?", "--corpus", CORPUS, "--top-k", top_k)
+    assert result.exit_code == 2
+    assert "--top-k" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   ", id="spaces"),
+        pytest.param("x" * 1001, id="1001"),
+    ],
+)
+def test_ask_bad_question_fails_cleanly(runner: CliRunner, question: str) -> None:
+    result = run(runner, "ask", question, "--corpus", CORPUS)
+    assert_clean_failure(result, "question", "1000")
+
+
+def test_ask_uses_the_environment_corpus(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "kb.md").write_text(
+        "# Kettles\n\nThe kettle boils water in two minutes.\n\n"
+        "# Tea\n\nGreen tea needs water at eighty degrees.\n",
+        encoding="utf-8",
+    )
+    result = run(
+        runner, "ask", "How long does the kettle take to boil?", env={CORPUS_ENV: str(tmp_path)}
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "two minutes" in result.stdout
+    assert "Section: Kettles (kb.md)" in result.stdout
+
+
+def test_ask_defaults_to_dot_corpus(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    result = run(runner, "ask", "Who is the Director General?")
+    assert result.exit_code == 0, result.stderr
+    assert "Amy Pope" in result.stdout
+
+
+# --- sections --------------------------------------------------------------------------
+
+
+def test_sections_lists_sections_with_counts(runner: CliRunner, bot: QABot) -> None:
+    result = run(runner, "sections", "--corpus", CORPUS)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "iom.txt: International Organization for Migration (IOM)"
+    rows = [re.fullmatch(r"\s+(\d+)\s+(.+)", line) for line in lines[1:]]
+    assert all(rows), lines
+    listed = [(m.group(2), int(m.group(1))) for m in rows if m]
+    (doc,) = bot.sections()
+    assert listed == [(s["section"], s["passages"]) for s in doc["sections"]]
+    assert sum(n for _, n in listed) == len(bot.passages)
+    assert ("Key Milestones in IOM’s History", 6) in listed
+    assert ("Who funds the IOM?", 1) in listed
+
+
+def test_sections_of_a_folder_lists_each_document(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(
+        "Ants\n\nAnts carry leaves.\n\nNests\n\nNests are deep.\n", "utf-8"
+    )
+    (tmp_path / "b.md").write_text("# Bees\n\nBees make honey.\n", "utf-8")
+    result = run(runner, "sections", "--corpus", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "a.txt: Ants",
+        "    1  Ants",
+        "    1  Nests",
+        "b.md: Bees",
+        "    1  Bees",
+    ]
+
+
+# --- bad corpora -----------------------------------------------------------------------
+
+BAD_CORPORA = [
+    # id, file name (None: the path does not exist), content, what the line says
+    ("missing-path", None, None, "no such file"),
+    ("empty-file", "empty.txt", b"", "empty"),
+    ("whitespace-file", "blank.md", b" \n\n\t\n", "empty"),
+    ("binary-file", "blob.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00", "binary"),
+    ("non-utf8-file", "latin.txt", "caf\xe9 cr\xe8me\n".encode("latin-1"), "UTF-8"),
+    ("unsupported-file", "data.jsonl", b'{"a": 1}\n', "unsupported"),
+    ("only-noise", "noise.txt", b"Leave a Comment\n", "no text"),
+]
+
+
+@pytest.fixture(params=[pytest.param(case, id=case[0]) for case in BAD_CORPORA])
+def bad_corpus(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
+    _, name, content, problem = request.param
+    if name is None:
+        return tmp_path / "does-not-exist.txt", problem
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path, problem
+
+
+@pytest.mark.parametrize("command", [["ask", "Where is the headquarters?"], ["sections"]])
+def test_bad_corpus_fails_with_one_line_naming_the_file(
+    runner: CliRunner, bad_corpus: tuple[Path, str], command: list[str]
+) -> None:
+    path, problem = bad_corpus
+    result = run(runner, *command, "--corpus", path)
+    line = assert_clean_failure(result, path.name, problem)
+    assert line.startswith("qabot: error: ")
+
+
+@pytest.mark.parametrize(
+    ("bad_name", "content", "problem"),
+    [
+        ("bad.txt", b"ok\x00binary", "binary"),
+        ("bad.html", "<p>caf\xe9</p>".encode("latin-1"), "UTF-8"),
+        ("bad.md", b"", "empty"),
+    ],
+)
+def test_bad_file_in_a_folder_is_named(
+    runner: CliRunner, tmp_path: Path, bad_name: str, content: bytes, problem: str
+) -> None:
+    (tmp_path / "good.txt").write_text("Good\n\nA fine document.\n", "utf-8")
+    (tmp_path / bad_name).write_bytes(content)
+    result = run(runner, "ask", "What is fine?", "--corpus", tmp_path)
+    assert_clean_failure(result, bad_name, problem)
+
+
+def test_folder_without_documents_fails_cleanly(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "questions.jsonl").write_text("{}\n", "utf-8")
+    result = run(runner, "sections", "--corpus", tmp_path)
+    assert_clean_failure(result, str(tmp_path), "no documents")
+
+
+def test_help_lists_the_commands(runner: CliRunner) -> None:
+    result = run(runner, "--help")
+    assert result.exit_code == 0
+    assert "ask" in result.stdout and "sections" in result.stdout
