@@ -48,11 +48,17 @@ may look at; the rest is the *tuning* part. See ``docs/gold-set.md``.
 
 Threshold sweep
 ---------------
-:func:`sweep` replays replies that were asked once with the threshold at 0 (so every reply
-carries its best passage and score) as if the bot had threshold ``t``: ``found`` becomes
-``score >= t`` (the bot declines when ``score < threshold``), and the same rule judges
-the result. :func:`best_threshold` picks the threshold with the best overall accuracy on
-the tuning part only, as SQuAD 2.0's best-threshold search does.
+:func:`sweep` replays replies as if the bot had threshold ``t``. The bot declines when the
+best score is below its threshold (and for reasons that do not depend on it: small talk, a
+passage that covers too little of the question), so a reply is *found at t* when it was
+found and ``score >= t``; a reply declined at ``t`` offers the same ranked list as its
+alternatives, and the same rule judges it. Asked in-process with the threshold at 0, every
+reply the bot would ever answer is found, so the replay is exact for every ``t``. Over
+``--url`` the server's own threshold ``T`` already declined some replies; they cannot be
+un-declined, so the sweep only starts at the lowest score the replies answered (which is at
+least ``T``; below it, in-process, nothing changes anyway). :func:`best_threshold` picks
+the threshold with the best overall accuracy on the tuning part only, as SQuAD 2.0's
+best-threshold search does.
 """
 
 from __future__ import annotations
@@ -530,21 +536,13 @@ class Sweep:
 
 
 def at_threshold(reply: Mapping[str, Any], threshold: float) -> dict[str, Any]:
-    """``reply`` (asked with threshold 0) as the bot would have given it at ``threshold``.
-
-    The bot declines when its best score is below the threshold, and then offers the same
-    ranked passages as alternatives; so ``found`` becomes ``score >= threshold``. A reply
-    with no passages at all (small talk) stays not found. A reply a server declined under
-    its own threshold is promoted from its ranked list when ``score >= threshold``.
-    """
-    ranked = _ranked(reply)
-    score = reply.get("score")
-    if ranked and isinstance(score, int | float) and score >= threshold:
-        first = ranked[0]
-        return {**reply, "found": True, "answer": first.get("answer"),
-                "section": first.get("section"), "alternatives": list(ranked[1:])}
+    """``reply`` as the bot would have given it with ``threshold``: found when it was found
+    and ``score >= threshold``; otherwise declined, its ranked list kept as alternatives."""
+    score = _score(reply)
+    if reply.get("found") and score is not None and score >= threshold:
+        return dict(reply)
     return {**reply, "found": False, "answer": None, "section": None,
-            "alternatives": list(ranked)}
+            "alternatives": list(_ranked(reply))}
 
 
 def _point(items: Sequence[GoldItem], replies: Sequence[Mapping[str, Any]], k: int,
@@ -556,15 +554,15 @@ class _Replay:
     """Replies judged once as answered and once as declined, replayed at any threshold.
 
     The ranked list does not depend on the threshold, so :func:`judge` is applied to each
-    reply's two versions (:func:`at_threshold` at ``-inf`` and ``+inf``) up front; the
-    point at ``t`` then picks, per item, the version the bot would have given
-    (answered when ``score >= t``). Same rule, no re-judging per threshold.
+    reply's two versions (as given, and :func:`at_threshold` at ``+inf``) up front; the
+    point at ``t`` then picks, per item, the version the bot would have given (the reply
+    as given when it was found with ``score >= t``). Same rule, no re-judging per threshold.
     """
 
     def __init__(self, items: Sequence[GoldItem], replies: Sequence[Mapping[str, Any]],
                  k: int) -> None:
         self.cases = [
-            (_score(reply), judge(item, at_threshold(reply, -math.inf), k),
+            (_score(reply) if reply.get("found") else None, judge(item, reply, k),
              judge(item, at_threshold(reply, math.inf), k))
             for item, reply in zip(items, replies, strict=True)
         ]
@@ -582,12 +580,16 @@ def _score(reply: Mapping[str, Any]) -> float | None:
 
 
 def threshold_grid(scores: Iterable[float], step: float = 0.01) -> list[float]:
-    """Candidate thresholds: every ``step`` from 0 to just above the top score, plus every
-    distinct score (where an outcome flips), sorted."""
-    scores = [float(s) for s in scores]
-    top = max([1.0, *scores]) if scores else 1.0
-    grid = {round(i * step, 10) for i in range(int(math.ceil(top / step)) + 2)}
-    return sorted(grid | {s for s in scores if s >= 0})
+    """Candidate thresholds: the lowest of ``scores`` (the answered replies' scores), every
+    distinct score (where an outcome flips), and every ``step`` in between and up to just
+    above the top score (where everything is declined), sorted; ``[0.0]`` without scores."""
+    scores = sorted({float(s) for s in scores})
+    if not scores:
+        return [0.0]
+    low, top = scores[0], scores[-1]
+    first = math.ceil(low / step - 1e-9)
+    grid = {round(i * step, 10) for i in range(first, math.floor(top / step) + 2)}
+    return sorted(grid | set(scores))
 
 
 def best_threshold(points: Sequence[SweepPoint]) -> float:
@@ -620,10 +622,12 @@ def best_threshold(points: Sequence[SweepPoint]) -> float:
 
 def sweep(items: Sequence[GoldItem], replies: Sequence[Mapping[str, Any]], k: int, *,
           current: float | None = None, step: float = 0.01) -> Sweep:
-    """Sweep thresholds over replies asked with threshold 0; choose on the tuning part only.
+    """Sweep thresholds over ``replies`` (see the module docstring); choose on tuning only.
 
-    ``points`` is the tuning curve over :func:`threshold_grid` of the tuning scores; the
-    chosen threshold is then applied, once, to the held-out part and to all items.
+    ``replies[i]`` answers ``items[i]``, asked in-process with the threshold at 0 (exact)
+    or from a server. ``points`` is the tuning curve over :func:`threshold_grid` of the
+    answered tuning replies' scores; the chosen threshold (:func:`best_threshold`) is then
+    applied, once, to the held-out part and to all items.
     ``current`` (the bot's configured threshold, when known) is reported for comparison.
     """
     tuning = [(i, r) for i, r in zip(items, replies, strict=True) if not i.held_out]
@@ -706,7 +710,8 @@ def format_failures(report: Report) -> str:
 
 def format_sweep(result: Sweep, step: float = 0.01) -> str:
     """The tuning curve every ``step`` (until every item is declined) and the chosen threshold."""
-    lines = ["Threshold sweep on the TUNING part (held-out items are not used to choose):",
+    lines = ["Threshold sweep on the TUNING part (held-out items are not used to choose),",
+             "from the lowest score answered (below it nothing changes):",
              f"{'threshold':>9}  {'answer@1':>8}  {'reject':>6}  {'overall':>7}"]
     for p in result.points:
         on_grid = abs(p.threshold / step - round(p.threshold / step)) < 1e-6
