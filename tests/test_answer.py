@@ -224,6 +224,23 @@ def test_retrieval_sanity(bot: QABot, question: str, expected: str) -> None:
     assert expected in result.answer, result.to_dict()
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Where are IOM's headquaters?", "Geneva"),
+        ("who is the directr general", "Amy Pope"),
+        ("When was it renammed?", "1989"),
+    ],
+)
+def test_misspelled_questions_still_find_the_answer(
+    bot: QABot, question: str, expected: str
+) -> None:
+    result = bot.ask(question)
+    assert result.found, result.to_dict()
+    assert expected in result.answer
+    assert result.question == question  # the reply echoes what was asked, typos included
+
+
 def test_a_faq_question_finds_its_answer(bot: QABot) -> None:
     result = bot.ask("How do I apply for an internship at IOM?")
     assert result.found
