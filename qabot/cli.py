@@ -147,8 +147,7 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
         if do_sweep:
             current = None if url is not None else (
                 DEFAULT_THRESHOLD if threshold is None else threshold)
-            result = ev.sweep(items, [asker(item.question) for item in items], top_k,
-                              current=current)
+            result = ev.sweep(items, ev.ask_all(items, asker), top_k, current=current)
             click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json
                        else ev.format_sweep(result))
             if plot is not None:

@@ -88,6 +88,7 @@ __all__ = [
     "Report",
     "Sweep",
     "SweepPoint",
+    "ask_all",
     "best_threshold",
     "bot_asker",
     "compute_metrics",
@@ -389,8 +390,9 @@ def judge(item: GoldItem, reply: Mapping[str, Any], k: int) -> ItemResult:
         rank = next((r for r, p in enumerate(ranked, start=1)
                      if _contains_any(p.get("answer"), item.answers)), None)
         answered = found and rank == 1
-        section_ok = (found and isinstance(reply.get("section"), str)
-                      and normalize_answer(reply["section"]) == normalize_answer(item.section or ""))
+        got = reply.get("section")
+        section_ok = (found and isinstance(got, str)
+                      and normalize_answer(got) == normalize_answer(item.section or ""))
         correct = answered
     return ItemResult(item, found, answered, rank, section_ok, correct,
                       reply.get("section") if found else None,
@@ -471,9 +473,20 @@ class Report:
         }
 
 
+def ask_all(items: Sequence[GoldItem], asker: Asker) -> list[Mapping[str, Any]]:
+    """Each item's reply, in order; a :class:`QABotError` is re-raised naming the item."""
+    replies = []
+    for item in items:
+        try:
+            replies.append(asker(item.question))
+        except QABotError as exc:
+            raise type(exc)(f"{item.id} (line {item.line}): {exc}") from exc
+    return replies
+
+
 def evaluate(items: Sequence[GoldItem], asker: Asker, k: int) -> Report:
     """Ask every item once through ``asker`` and judge the replies looking at ``k`` passages."""
-    return report_from_replies(items, [asker(item.question) for item in items], k)
+    return report_from_replies(items, ask_all(items, asker), k)
 
 
 def report_from_replies(items: Sequence[GoldItem], replies: Sequence[Mapping[str, Any]],

@@ -522,3 +522,5 @@ def test_url_server_error_is_reported(server: tuple[str, QABot]) -> None:
     url, _ = server
     with pytest.raises(RemoteError, match=r"HTTP 400: .*top_k"):
         http_asker(url, 0)("Where?")
+    with pytest.raises(RemoteError, match=r"^t1 \(line 0\): .*HTTP 400"):
+        evaluate([item("t1")], http_asker(url, 0), 5)  # the error names the item
