@@ -102,10 +102,9 @@ def validate_question(question: object) -> str:
     if not isinstance(question, str):
         raise QuestionError(f"question must be a string, got {type(question).__name__}")
     stripped = question.strip()
-    if not stripped or len(question) > MAX_QUESTION_LENGTH:
+    if not stripped or len(stripped) > MAX_QUESTION_LENGTH:
         raise QuestionError(
-            f"question must be 1 to {MAX_QUESTION_LENGTH} characters, got "
-            f"{len(stripped) if not stripped else len(question)}"
+            f"question must be 1 to {MAX_QUESTION_LENGTH} characters, got {len(stripped)}"
         )
     return stripped
 

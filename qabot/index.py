@@ -26,6 +26,7 @@ import difflib
 import json
 import re
 import unicodedata
+import zipfile
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,7 @@ CHAR_WEIGHT = 0.3
 #: subject ("IOM", "migration" in a document about IOM) tells passages apart no better
 #: than "the" does, and short passages that merely name it would otherwise win.
 MAX_WORD_DF = 0.5
+MIN_PASSAGES_FOR_MAX_DF = 20
 INDEX_FORMAT = 1
 SPELLING_CUTOFF = 0.85
 #: Bibliography entries ("Betts, A. (2006). Title. Publisher.") name the subject in every
@@ -93,11 +95,15 @@ def analyze_words(text: str) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
-def _word_vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+def _word_vectorizer(
+    vocabulary: dict[str, int] | None = None, *, min_df_count: int = 0
+) -> TfidfVectorizer:
+    # Document frequency says nothing in a tiny corpus (in one passage every word is in
+    # 100% of passages), so MAX_WORD_DF applies only from MIN_PASSAGES_FOR_MAX_DF on.
+    prune = vocabulary is None and min_df_count >= MIN_PASSAGES_FOR_MAX_DF
     return TfidfVectorizer(
         analyzer=analyze_words, sublinear_tf=True, smooth_idf=True, norm="l2",
-        max_df=MAX_WORD_DF if vocabulary is None else 1.0, vocabulary=vocabulary,
-        dtype=np.float64,
+        max_df=MAX_WORD_DF if prune else 1.0, vocabulary=vocabulary, dtype=np.float64,
     )
 
 
@@ -163,11 +169,11 @@ class PassageIndex:
         if not passages:
             raise IndexFormatError("cannot index an empty list of passages")
         texts = [indexed_text(p) for p in passages]
-        word_vectorizer = _word_vectorizer()
+        word_vectorizer = _word_vectorizer(min_df_count=len(texts))
         try:
             word_matrix = word_vectorizer.fit_transform(texts)
-        except ValueError:  # only stop words in the whole corpus
-            word_vectorizer = TfidfVectorizer(analyzer=lambda _: ["\x00"])
+        except ValueError:  # no word survives: only stop words in the whole corpus
+            word_vectorizer = _word_vectorizer({"\x00": 0})
             word_matrix = word_vectorizer.fit_transform(texts)
         char_vectorizer = _char_vectorizer()
         char_matrix = char_vectorizer.fit_transform(texts)
@@ -306,7 +312,8 @@ class PassageIndex:
             char_vectorizer.idf_ = parts["char"][1]
         except IndexFormatError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError,
+                zipfile.BadZipFile) as exc:
             raise IndexFormatError(f"{directory}: unreadable index ({exc})") from None
         for name, (matrix, _) in parts.items():
             if matrix.shape[0] != len(passages):

@@ -167,7 +167,7 @@ def is_noise(sentence: str) -> bool:
 
 _FAQ = re.compile(r"^\s*\+\s+(?P<q>.+?)\s*>\s*$")
 _BULLET = re.compile(r"^(?P<indent>\s*)(?P<marker>[•●◦▪▫‣⁃∙·*\-–—+])\s+(?=\S)")
-_NUMBERED = re.compile(r"^(?P<indent>\s*)(?P<marker>\d{1,3}[.)]|[a-zA-Z][.)])\s+(?=\S)")
+_NUMBERED = re.compile(r"^(?P<indent>\s*)(?P<marker>\d{1,3}[.)]|[a-z][.)]|[A-Z]\))\s+(?=\S)")
 _ENUMERATED_HEADING = re.compile(r"^\(\s*(?:[ivxlcdm]+|[a-z]|\d{1,2})\s*\)\s+\S", re.I)
 _MD_HEADING = re.compile(r"^\s{0,3}(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
 _MD_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
@@ -306,6 +306,10 @@ def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_
             yield _Unit("heading", " ".join(first.text.split()), first.start, first.end)
             return
     elif _table_rows(block) is None and _is_heading_text(first.text):
+        if _table_rows(block[1:]) is not None:  # a heading right above a table
+            yield _Unit("heading", " ".join(first.text.split()), first.start, first.end)
+            yield from _content_units(block[1:], text, markdown=False)
+            return
         second = block[1].text.strip()
         if (
             _is_marker_line(block[1].text)
@@ -553,14 +557,14 @@ def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
         markdown = document.format == "markdown"
         if unit.text:
             # Synthesised text (a table row, an HTML element): it is its own source.
-            for group in _sentence_groups(unit.text, 0, len(unit.text)):
+            for group in _sentence_groups(unit.text, 0, len(unit.text), strip_marker=False):
                 text = " ".join(" ".join(unit.text[a:b].split()) for a, b in group)
                 passages.append(
                     Passage(text, section, document.name, unit.start, unit.end, parents)
                 )
             continue
         for group in _sentence_groups(source, unit.start, unit.end):
-            text = " ".join(_passage_text(source[a:b], markdown=markdown) for a, b in group)
+            text = _passage_text(" ".join(source[a:b] for a, b in group), markdown=markdown)
             if text.strip():
                 passages.append(
                     Passage(text, section, document.name, group[0][0], group[-1][1], parents)
@@ -568,14 +572,16 @@ def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
     return passages
 
 
-def _sentence_groups(source: str, start: int, end: int) -> list[list[tuple[int, int]]]:
+def _sentence_groups(
+    source: str, start: int, end: int, *, strip_marker: bool = True
+) -> list[list[tuple[int, int]]]:
     """The unit's sentences without noise, grouped into passages of bounded length.
 
     Groups hold consecutive kept sentences and are at most ``MAX_PASSAGE_CHARS`` long
     (a single longer sentence stands alone), near-equal in length.
     """
     raw = source[start:end]
-    marker = _BULLET.match(raw) or _NUMBERED.match(raw)
+    marker = (_BULLET.match(raw) or _NUMBERED.match(raw)) if strip_marker else None
     if marker:
         start += marker.end()
         raw = source[start:end]

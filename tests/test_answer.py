@@ -270,12 +270,6 @@ def test_from_path_defaults_to_the_environment(
     assert result.found and result.document == "kb.md" and result.section == "Kettles"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: in a corpus of one passage every word is in 100% of passages, so MAX_WORD_DF "
-    "drops the whole word vocabulary and the coverage guard weighs every question word 0: "
-    "the passage scores ~0.9 yet the reply is 'not found'",
-)
 def test_a_one_passage_corpus_answers_its_own_question() -> None:
     note = Document("note.txt", "Kettles", "The kettle boils water in two minutes.\n", "text")
     result = QABot.from_documents([note]).ask("How long does the kettle take to boil?")

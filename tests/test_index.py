@@ -220,21 +220,11 @@ CORRUPTIONS = [
     pytest.param(
         lambda d: (d / "index.json").write_text("[]", "utf-8"),
         id="json-not-an-object",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: PassageIndex.load calls meta.get() on whatever JSON it read: an "
-            "index.json holding a list raises AttributeError, not IndexFormatError",
-        ),
     ),
     pytest.param(lambda d: (d / "index.npz").write_bytes(b"not a zip at all"), id="garbage-npz"),
     pytest.param(
         _truncate_npz,
         id="truncated-npz",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: a truncated index.npz raises zipfile.BadZipFile (not an OSError or "
-            "ValueError), which PassageIndex.load lets through instead of IndexFormatError",
-        ),
     ),
     pytest.param(_drop_array, id="npz-missing-array"),
     pytest.param(_drop_passage, id="passages-do-not-match-matrix"),
@@ -333,11 +323,6 @@ def test_from_documents_rebuilds_and_overwrites_a_stale_index(tmp_path: Path) ->
         pytest.param(
             _truncate_npz,
             id="truncated-npz",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a truncated index.npz crashes QABot.from_documents with "
-                "zipfile.BadZipFile instead of being rebuilt",
-            ),
         ),
     ],
 )

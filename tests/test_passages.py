@@ -511,21 +511,11 @@ def test_abbreviations_do_not_split_a_paragraph(make_doc) -> None:
     assert passage.text.startswith("The meeting covered e.g. budgets")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a paragraph starting with an initial ('J. Smith founded ...') is taken for "
-    "a lettered list item and loses the initial: the passage reads 'Smith founded ...'",
-)
 def test_paragraph_starting_with_an_initial_keeps_it(make_doc) -> None:
     doc = make_doc("Founders\n\nJ. Smith founded the guild in 1901. He was a carpenter.\n")
     assert texts(split(doc)) == ["J. Smith founded the guild in 1901. He was a carpenter."]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: HTML <p> text goes through the plain-text list-marker stripping, so "
-    "'<p>J. Smith founded ...</p>' becomes 'Smith founded ...' (HTML has no text markers)",
-)
 def test_html_paragraph_starting_with_an_initial_keeps_it(make_doc) -> None:
     doc = make_doc("<h1>Founders</h1><p>J. Smith founded the guild in 1901.</p>", name="f.html")
     assert texts(split(doc)) == ["J. Smith founded the guild in 1901."]
@@ -575,11 +565,6 @@ def test_markdown_headings_bullets_tables_and_inline_markup(make_doc) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: markdown inline markup is now cleaned sentence by sentence, so emphasis "
-    "spanning two sentences keeps its markers ('Some **bold text. Across two** ...')",
-)
 def test_markdown_emphasis_across_sentences_is_stripped(make_doc) -> None:
     doc = make_doc("# Guide\n\nSome **bold text. Across two** sentences here.\n", name="g.md")
     assert texts(split(doc)) == ["Some bold text. Across two sentences here."]
