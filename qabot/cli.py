@@ -173,5 +173,40 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
             sys.exit(1)
 
 
+@main.command()
+@corpus_option
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="QABOT_HOST",
+              show_envvar=True, help="The address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              envvar="QABOT_PORT", show_envvar=True,
+              help="The port to listen on (0: any free one).")
+@click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
+              help="How many requests are answered at the same time.")
+def serve(corpus: Path | None, host: str, port: int, threads: int) -> None:
+    """Serve the chat page and the HTTP API until Ctrl-C or SIGTERM.
+
+    Runs on waitress, a production WSGI server; logs one line per request on stderr.
+    """
+    import logging
+
+    from .documents import default_corpus_path
+    from .server import Server, create_app
+
+    bot = load_bot(corpus)
+    source = corpus if corpus is not None else default_corpus_path()
+    app = create_app({"CORPUS": str(source)}, bot=bot)
+    try:
+        server = Server(app, host=host, port=port, threads=threads)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        return
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    click.echo(f"qabot: serving {source} on {server.url} (Ctrl-C to stop)")
+    sys.stdout.flush()
+    server.run()
+    click.echo("qabot: stopped", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

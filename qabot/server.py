@@ -1,0 +1,577 @@
+"""Serve qabot over HTTP: the JSON chat API, the chat page, and a production WSGI server.
+
+:func:`create_app` builds the Flask app (the bot is built once and kept on the app);
+:class:`Server` runs it on waitress for ``qabot serve``. Every error, from a bad question
+to an unexpected exception, is answered with one JSON shape::
+
+    {"error": {"status": 400, "code": "invalid_question", "message": "..."}}
+
+and never with an HTML page or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import waitress
+from flask import Flask, Response, current_app, jsonify, request, send_from_directory
+from waitress import wasyncore
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
+
+import qabot
+
+from . import __version__
+from .answer import (
+    DEFAULT_TOP_K,
+    MAX_QUESTION_LENGTH,
+    MAX_TOP_K,
+    QABot,
+    validate_question,
+    validate_top_k,
+)
+from .documents import default_corpus_path
+from .errors import QuestionError
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "APIError",
+    "RequestLog",
+    "Server",
+    "create_app",
+    "default_web_dir",
+    "openapi_spec",
+]
+
+#: The largest request body accepted; a question is at most 1000 characters, so 64 KiB is ample.
+MAX_BODY_BYTES = 64 * 1024
+CHAT_FIELDS = ("question", "top_k")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+#: Error codes for the HTTP errors werkzeug raises; any other status gets its name in snake case.
+HTTP_ERROR_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+GENERIC_500_MESSAGE = "the server hit an unexpected error; it has been logged"
+
+
+class APIError(HTTPException):
+    """An HTTP error with a machine-readable ``error_code``: how views report a bad request."""
+
+    def __init__(self, status: int, error_code: str, message: str) -> None:
+        super().__init__(description=message)
+        self.code = status
+        self.error_code = error_code
+
+
+# ----------------------------------------------------------------------------- the app
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = None) -> Flask:
+    """Build the qabot Flask app.
+
+    ``config`` keys: ``CORPUS`` (a file or folder, default ``$QABOT_CORPUS`` else
+    ``./corpus``; unused when ``bot`` is given), ``WEB_DIR`` (the chat page's folder, default
+    the packaged ``web`` folder), ``MAX_CONTENT_LENGTH`` (default 64 KiB), plus any Flask
+    setting. The bot is built here, once, and kept in ``app.extensions["qabot"]``.
+    Debug mode is forced off: its error pages would leak tracebacks.
+    """
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(
+        CORPUS=str(default_corpus_path()),
+        WEB_DIR=None,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+    )
+    if config is not None:
+        app.config.from_mapping(config)
+    app.config["DEBUG"] = False
+    app.debug = False
+    # Keep Answer.to_dict()'s field order and non-ASCII text, as `qabot ask --json` prints it.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    app.extensions["qabot"] = bot if bot is not None else QABot.from_path(app.config["CORPUS"])
+    app.extensions["qabot.web_dir"] = Path(app.config["WEB_DIR"] or default_web_dir())
+
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.after_request(_add_headers)
+
+    app.add_url_rule("/api/chat", "chat", _chat, methods=["POST"])
+    app.add_url_rule("/api/health", "health", _health)
+    app.add_url_rule("/api/sections", "sections", _sections)
+    app.add_url_rule("/api/openapi.json", "openapi", _openapi)
+    app.add_url_rule("/", "index", _index)
+    app.add_url_rule("/<filename>", "web_file", _web_file)
+    return app
+
+
+def default_web_dir() -> Path:
+    """The chat page folder: ``qabot/web`` in an installed wheel, else the checkout's ``web/``."""
+    package = Path(qabot.__file__).resolve().parent
+    installed = package / "web"
+    return installed if installed.is_dir() else package.parent / "web"
+
+
+def _bot() -> QABot:
+    return current_app.extensions["qabot"]
+
+
+# ----------------------------------------------------------------------------- views
+
+
+def _chat() -> Response:
+    """``POST /api/chat``: validate the body strictly, answer with ``Answer.to_dict()``."""
+    question, top_k = _parse_chat_request()
+    return jsonify(_bot().ask(question, top_k).to_dict())
+
+
+def _health() -> Response:
+    bot = _bot()
+    return jsonify(status="ok", version=__version__, documents=len(bot.documents),
+                   passages=len(bot.passages))
+
+
+def _sections() -> Response:
+    return jsonify(documents=_bot().sections())
+
+
+def _openapi() -> Response:
+    return jsonify(openapi_spec())
+
+
+def _index() -> Response:
+    return _web_file("index.html")
+
+
+def _web_file(filename: str) -> Response:
+    """A file of the web folder; hidden files and anything outside it are 404."""
+    if filename.startswith("."):
+        raise NotFound()
+    return send_from_directory(current_app.extensions["qabot.web_dir"], filename)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _parse_chat_request() -> tuple[str, int]:
+    """The question and ``top_k`` of the current request, or an :class:`APIError`.
+
+    Strict on purpose: a wrong content type, malformed JSON, a body that is not an object,
+    an unknown field (a misspelt ``topk`` would otherwise be silently ignored), a question
+    that is not a non-blank string of at most 1000 characters, or a ``top_k`` that is not an
+    integer in 1..10 are all refused with a message naming the field and the fix.
+    """
+    if not request.is_json:
+        got = request.mimetype or "none"
+        raise APIError(415, "unsupported_media_type",
+                       f"send the body as JSON with Content-Type: application/json, got {got}")
+    body = _read_body()
+    if not body.strip():
+        raise APIError(400, "invalid_json", 'the body is empty: send {"question": "..."}')
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise APIError(400, "invalid_json", "the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise APIError(400, "invalid_json", f"the body is not valid JSON: {exc.msg} "
+                       f"(line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:  # NaN or Infinity, see _refuse_constant
+        raise APIError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise APIError(400, "invalid_json", "the body is not valid JSON: nested too deeply") \
+            from None
+    if not isinstance(payload, dict):
+        raise APIError(400, "invalid_body", 'the body must be a JSON object like '
+                       f'{{"question": "..."}}, got {_describe(payload)}')
+    unknown = [name for name in payload if name not in CHAT_FIELDS]
+    if unknown:
+        names = ", ".join(_quote(name) for name in unknown)
+        raise APIError(400, "unknown_field", f"unknown field{'s' if len(unknown) > 1 else ''} "
+                       f"{names}: the allowed fields are {', '.join(CHAT_FIELDS)}")
+    return _question(payload), _top_k(payload)
+
+
+def _read_body() -> bytes:
+    """The request body, or 413 when it is over ``MAX_CONTENT_LENGTH``.
+
+    werkzeug refuses an over-long ``Content-Length`` itself, but cuts a chunked body (no
+    length) at the limit instead of refusing it, so one more byte is read to tell.
+    """
+    body = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if (limit is not None and len(body) >= limit and request.content_length is None
+            and request.environ["wsgi.input"].read(1)):
+        raise RequestEntityTooLarge()
+    return body
+
+
+def _question(payload: dict[str, Any]) -> str:
+    if "question" not in payload:
+        raise APIError(400, "invalid_question", 'question is required: send {"question": "..."}')
+    question = payload["question"]
+    if not isinstance(question, str):
+        raise APIError(400, "invalid_question",
+                       f"question must be a string, got {_describe(question)}")
+    try:
+        validate_question(question)
+    except QuestionError as exc:
+        raise APIError(400, "invalid_question", str(exc)) from None
+    return question
+
+
+def _top_k(payload: dict[str, Any]) -> int:
+    top_k = payload.get("top_k", DEFAULT_TOP_K)
+    if isinstance(top_k, bool) or not isinstance(top_k, int):
+        # The engine names Python types; a JSON client should read JSON ones.
+        raise APIError(400, "invalid_top_k",
+                       f"top_k must be an integer from 1 to {MAX_TOP_K}, got {_describe(top_k)}")
+    try:
+        return validate_top_k(top_k)
+    except QuestionError as exc:
+        raise APIError(400, "invalid_top_k", str(exc)) from None
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _describe(value: object) -> str:
+    """A JSON value's type, with the value itself when short: ``string "3"``, ``number 1.5``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {'true' if value else 'false'}"
+    if isinstance(value, int | float):
+        return f"number {value}" if isinstance(value, int) or math.isfinite(value) else "number"
+    if isinstance(value, str):
+        return f"string {_quote(value)}"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """``text`` as a JSON string, cut to ``limit`` characters so an error stays short."""
+    return json.dumps(text if len(text) <= limit else text[:limit] + "…", ensure_ascii=False)
+
+
+# ----------------------------------------------------------------------------- errors & headers
+
+
+def _error_response(status: int, code: str, message: str) -> Response:
+    """The one error body: ``{"error": {"status": ..., "code": ..., "message": ...}}``."""
+    response = jsonify(error={"status": status, "code": code, "message": message})
+    response.status_code = status
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response:
+    """Every HTTP error (ours, werkzeug's 404/405/413, ...) as the JSON error body."""
+    status = exc.code or 500
+    if isinstance(exc, APIError):
+        code, message = exc.error_code, exc.description or ""
+    else:
+        code = HTTP_ERROR_CODES.get(status) or (exc.name or "error").lower().replace(" ", "_")
+        message = _http_message(exc, status)
+    response = _error_response(status, code, message)
+    # Keep the headers werkzeug adds for the error, such as Allow on a 405.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _http_message(exc: HTTPException, status: int) -> str:
+    path = _quote(request.path, limit=200)
+    if status == 404:
+        return f"no such path: {path} (the API is under /api, see /api/openapi.json)"
+    if status == 405:
+        allowed = ", ".join(getattr(exc, "valid_methods", None) or [])
+        return f"method {request.method} is not allowed on {path}; allowed: {allowed}"
+    if status == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return f"the request body is larger than the limit of {limit} bytes"
+    return exc.description or exc.name
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    """A bug or an engine failure: the details go to the log, the client gets a generic 500."""
+    current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
+    return _error_response(500, "internal_error", GENERIC_500_MESSAGE)
+
+
+def _add_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    if response.mimetype == "application/json":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ----------------------------------------------------------------------------- OpenAPI
+
+
+def openapi_spec() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every route, with the Answer and Error schemas."""
+    nullable_str = {"type": ["string", "null"]}
+    schemas: dict[str, Any] = {
+        "ChatRequest": {
+            "type": "object",
+            "required": ["question"],
+            "additionalProperties": False,
+            "properties": {
+                "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_LENGTH,
+                             "pattern": "\\S",
+                             "description": "Not blank; surrounding space is stripped."},
+                "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K,
+                          "default": DEFAULT_TOP_K,
+                          "description": "Passages to return: the answer and runners-up. "
+                                         "A JSON integer such as 3; 3.0, \"3\" and true are "
+                                         "refused."},
+            },
+        },
+        "Alternative": {
+            "type": "object",
+            "required": ["answer", "section", "document", "score"],
+            "additionalProperties": False,
+            "properties": {
+                "answer": {"type": "string"},
+                "section": {"type": "string"},
+                "document": {"type": "string"},
+                "score": {"type": "number"},
+            },
+        },
+        "Answer": {
+            "type": "object",
+            "description": "QABot.ask(...).to_dict(). When found is false, answer, section, "
+                           "document and highlight are null and message says why.",
+            "required": ["question", "found", "answer", "section", "document", "score",
+                         "highlight", "alternatives", "message"],
+            "additionalProperties": False,
+            "properties": {
+                "question": {"type": "string"},
+                "found": {"type": "boolean"},
+                "answer": nullable_str,
+                "section": nullable_str,
+                "document": nullable_str,
+                "score": {"type": "number"},
+                "highlight": nullable_str,
+                "alternatives": {"type": "array",
+                                 "items": {"$ref": "#/components/schemas/Alternative"}},
+                "message": nullable_str,
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "version", "documents", "passages"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"const": "ok"},
+                "version": {"type": "string"},
+                "documents": {"type": "integer", "minimum": 1},
+                "passages": {"type": "integer", "minimum": 1},
+            },
+        },
+        "Sections": {
+            "type": "object",
+            "required": ["documents"],
+            "additionalProperties": False,
+            "properties": {"documents": {"type": "array", "items": {
+                "type": "object",
+                "required": ["document", "title", "sections"],
+                "additionalProperties": False,
+                "properties": {
+                    "document": {"type": "string"},
+                    "title": {"type": "string"},
+                    "sections": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["section", "passages"],
+                        "additionalProperties": False,
+                        "properties": {"section": {"type": "string"},
+                                       "passages": {"type": "integer", "minimum": 1}},
+                    }},
+                },
+            }}},
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "additionalProperties": False,
+            "properties": {"error": {
+                "type": "object",
+                "required": ["status", "code", "message"],
+                "additionalProperties": False,
+                "properties": {
+                    "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                    "code": {"type": "string", "pattern": "^[a-z_]+$",
+                             "examples": ["invalid_question", "invalid_top_k", "unknown_field",
+                                          "invalid_json", "invalid_body",
+                                          "unsupported_media_type", "body_too_large",
+                                          "not_found", "method_not_allowed",
+                                          "internal_error"]},
+                    "message": {"type": "string"},
+                },
+            }},
+        },
+    }
+
+    def json_response(description: str, schema: str) -> dict[str, Any]:
+        return {"description": description, "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+    error = {"$ref": "#/components/responses/Error"}
+
+    def get(summary: str, response: dict[str, Any], op: str) -> dict[str, Any]:
+        return {"get": {"summary": summary, "operationId": op,
+                        "responses": {"200": response, "default": error}}}
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "qabot",
+            "version": __version__,
+            "description": "Ask a document a question; get the passage that answers it and "
+                           "its section. Every error has the Error shape.",
+        },
+        "paths": {
+            "/api/chat": {"post": {
+                "summary": "Answer a question from the corpus",
+                "operationId": "chat",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
+                "responses": {
+                    "200": json_response("The answer, or found=false with the nearest "
+                                         "passages", "Answer"),
+                    "400": json_response("invalid_json, invalid_body, unknown_field, "
+                                         "invalid_question or invalid_top_k", "Error"),
+                    "413": json_response("The body is over 64 KiB", "Error"),
+                    "415": json_response("The body is not sent as application/json", "Error"),
+                    "default": error,
+                },
+            }},
+            "/api/health": get("Liveness and corpus size",
+                               json_response("The server is up", "Health"), "health"),
+            "/api/sections": get("Each document with its sections and passage counts",
+                                 json_response("The corpus outline", "Sections"), "sections"),
+            "/api/openapi.json": get("This document", {
+                "description": "OpenAPI 3.1", "content": {"application/json": {
+                    "schema": {"type": "object"}}}}, "openapi"),
+            "/": get("The chat page", {"description": "index.html", "content": {
+                "text/html": {"schema": {"type": "string"}}}}, "page"),
+            "/{filename}": {
+                "get": {
+                    "summary": "A file of the chat page (app.js, style.css, ...)",
+                    "operationId": "webFile",
+                    "parameters": [{"name": "filename", "in": "path", "required": True,
+                                    "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"description": "The file", "content": {
+                            "*/*": {"schema": {"type": "string"}}}},
+                        "404": json_response("No such file", "Error"),
+                        "default": error,
+                    },
+                },
+            },
+        },
+        "components": {
+            "schemas": schemas,
+            "responses": {"Error": json_response("An error, in the one error shape", "Error")},
+        },
+    }
+
+
+# ----------------------------------------------------------------------------- serving
+
+
+class RequestLog:
+    """WSGI middleware: one log line per request, ``GET /api/health 200 1.2 ms``.
+
+    The path is logged percent-encoded (never the query string, which may hold user text)
+    so a crafted URL cannot forge log lines. The time is until the app returns its response.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]],
+                 logger: logging.Logger | None = None) -> None:
+        self.app = app
+        self.logger = logger or logging.getLogger("qabot.access")
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        started = time.perf_counter()
+        status = ["-"]
+
+        def start(code: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, exc_info)
+
+        try:
+            return self.app(environ, start)
+        finally:
+            path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+            safe = quote(path.encode("latin-1", "replace"), safe="/:@!$&'()*+,;=-._~")
+            elapsed = (time.perf_counter() - started) * 1000
+            self.logger.info("%s %s %s %.1f ms", environ.get("REQUEST_METHOD", "-"), safe,
+                             status[0], elapsed)
+
+
+class Server:
+    """The app on waitress: binds at construction (a busy port fails here, as ``OSError``),
+    then :meth:`run` serves until Ctrl-C or SIGTERM and closes every socket.
+
+    waitress is a pure-Python production server with a thread pool: it runs the same on
+    Linux, macOS and Windows, and threads share the one in-memory index (no fork needed).
+    """
+
+    def __init__(self, app: Flask, *, host: str = "127.0.0.1", port: int = 8000,
+                 threads: int = 4) -> None:
+        # The socket is bound here rather than by waitress, so that a busy port or an unknown
+        # host fails before waitress starts its worker threads, and nothing is left open.
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.create_server(address, family=family)
+        self._map: dict[int, Any] = {}
+        try:
+            self._server = waitress.create_server(RequestLog(app), map=self._map,
+                                                  sockets=[sock], threads=threads,
+                                                  ident="qabot")
+        except BaseException:
+            sock.close()
+            raise
+
+    @property
+    def url(self) -> str:
+        """The URL to open, with the real port (when port 0 asked for any free one)."""
+        host, port = self._server.effective_host, self._server.effective_port
+        if ":" in str(host):
+            host = f"[{host}]"
+        return f"http://{host}:{port}/"
+
+    def run(self) -> None:
+        """Serve until Ctrl-C or SIGTERM, then stop the workers and close the sockets."""
+        previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+        try:
+            self._server.run()  # returns after SystemExit/KeyboardInterrupt, workers stopped
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self.close()
+
+    def close(self) -> None:
+        """Close the listening sockets and any open connection."""
+        wasyncore.close_all(self._map)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    # waitress's loop turns SystemExit into an orderly shutdown of its worker threads.
+    raise SystemExit(0)

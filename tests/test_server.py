@@ -1,0 +1,560 @@
+"""The HTTP API (qabot/server.py) and `qabot serve`: endpoints, every bad request, headers,
+the OpenAPI document, and a real waitress server in a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate as validate_openapi
+from werkzeug.test import Client
+
+from qabot import QABot, __version__
+from qabot.cli import main
+from qabot.server import RequestLog, create_app, default_web_dir, openapi_spec
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+
+HQ = "Where is the IOM headquarters?"
+NONSENSE = "asdf qwerty zxcv"
+QUESTIONS = [HQ, NONSENSE, "hello", "How is IOM funded?", "Qu'est-ce que l'OIM ?"]
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _chat(client: FlaskClient, body: Any) -> Any:
+    return client.post("/api/chat", json=body)
+
+
+def _schema(name: str) -> dict[str, Any]:
+    """A JSON Schema for one component of the OpenAPI document, its $refs resolvable."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": openapi_spec()["components"],
+        "$ref": f"#/components/schemas/{name}",
+    }
+
+
+# ----------------------------------------------------------------------------- endpoints
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+@pytest.mark.parametrize("top_k", [None, 1, 10])
+def test_chat_answers_exactly_like_the_bot(client: FlaskClient, bot: QABot, question: str,
+                                           top_k: int | None) -> None:
+    body: dict[str, Any] = {"question": question}
+    if top_k is not None:
+        body["top_k"] = top_k
+    response = _chat(client, body)
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    expected = bot.ask(question, top_k or 3).to_dict()
+    assert response.get_json() == expected
+    jsonschema.validate(response.get_json(), _schema("Answer"))
+
+
+def test_chat_finds_the_headquarters(client: FlaskClient) -> None:
+    answer = _chat(client, {"question": HQ}).get_json()
+    assert answer["found"] is True
+    assert "Geneva" in answer["answer"]
+    assert answer["document"] == "iom.txt"
+
+
+def test_chat_keeps_surrounding_space_out_and_accepts_the_limit(client: FlaskClient,
+                                                                 bot: QABot) -> None:
+    padded = _chat(client, {"question": f"  {HQ}\n"}).get_json()
+    assert padded["question"] == HQ
+    longest = "a" * 1000
+    assert _chat(client, {"question": longest}).get_json() == bot.ask(longest).to_dict()
+
+
+def test_chat_accepts_a_json_charset_and_json_suffix_types(client: FlaskClient) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):
+        response = client.post("/api/chat", data=json.dumps({"question": HQ}),
+                               content_type=content_type)
+        assert response.status_code == 200, content_type
+
+
+def test_health(client: FlaskClient, bot: QABot) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "version": __version__,
+                                   "documents": len(bot.documents),
+                                   "passages": len(bot.passages)}
+    jsonschema.validate(response.get_json(), _schema("Health"))
+
+
+def test_sections(client: FlaskClient, bot: QABot) -> None:
+    response = client.get("/api/sections")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body == {"documents": bot.sections()}
+    assert body["documents"][0]["document"] == "iom.txt"
+    jsonschema.validate(body, _schema("Sections"))
+
+
+def test_page_and_its_files_are_served(client: FlaskClient) -> None:
+    with client.get("/") as page:
+        assert page.status_code == 200
+        assert page.mimetype == "text/html"
+        assert page.get_data() == (REPO / "web" / "index.html").read_bytes()
+    for name in ("app.js", "style.css"):
+        with client.get(f"/{name}") as response:
+            assert response.status_code == 200, name
+            assert response.get_data() == (REPO / "web" / name).read_bytes()
+
+
+def test_web_dir_can_be_overridden_and_only_its_plain_files_are_served(
+        tmp_path: Path, bot: QABot) -> None:
+    (tmp_path / "index.html").write_text("<!doctype html><title>x</title>", "utf-8")
+    (tmp_path / "extra.css").write_text("body{}", "utf-8")
+    (tmp_path / ".secret").write_text("key", "utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "deep.js").write_text("1", "utf-8")
+    client = create_app({"WEB_DIR": str(tmp_path)}, bot=bot).test_client()
+    with client.get("/") as page, client.get("/extra.css") as css:
+        assert page.get_data(as_text=True).startswith("<!doctype html>")
+        assert css.get_data(as_text=True) == "body{}"
+    for path in ("/.secret", "/sub", "/sub/deep.js", "/..%2fpyproject.toml", "/app.js"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_default_web_dir_holds_the_page() -> None:
+    assert (default_web_dir() / "index.html").is_file()
+
+
+def test_bot_is_built_once_from_the_corpus_setting() -> None:
+    app = create_app({"CORPUS": str(CORPUS)})
+    bot = app.extensions["qabot"]
+    assert isinstance(bot, QABot)
+    assert [d.name for d in bot.documents] == ["iom.txt"]
+
+
+def test_debug_is_never_on(bot: QABot) -> None:
+    app = create_app({"DEBUG": True}, bot=bot)
+    assert app.debug is False
+    assert app.config["MAX_CONTENT_LENGTH"] == 64 * 1024
+
+
+# ----------------------------------------------------------------------------- bad requests
+
+TOP_K_MSG = "top_k must be an integer from 1 to 10, got "
+LENGTH_MSG = "question must be 1 to 1000 characters, got "
+
+# (id, request keyword arguments, status, error code, text the message must contain)
+BAD_REQUESTS = [
+    ("no-content-type", {"data": '{"question": "hi"}'}, 415, "unsupported_media_type",
+     "Content-Type: application/json, got none"),
+    ("text-plain", {"data": '{"question": "hi"}', "content_type": "text/plain"}, 415,
+     "unsupported_media_type", "got text/plain"),
+    ("form", {"data": {"question": "hi"}}, 415, "unsupported_media_type",
+     "got application/x-www-form-urlencoded"),
+    ("malformed-json", {"data": '{"question": ', "content_type": "application/json"}, 400,
+     "invalid_json", "not valid JSON: Expecting value (line 1, column 14)"),
+    ("empty-body", {"data": "", "content_type": "application/json"}, 400, "invalid_json",
+     "the body is empty"),
+    ("nan", {"data": '{"question": "hi", "top_k": NaN}', "content_type": "application/json"},
+     400, "invalid_json", "NaN is not a JSON value"),
+    ("not-utf8", {"data": b'{"question": "\xff"}', "content_type": "application/json"}, 400,
+     "invalid_json", "not UTF-8"),
+    ("too-deep", {"data": "[" * 50_000, "content_type": "application/json"}, 400,
+     "invalid_json", "nested too deeply"),
+    ("array-body", {"json": ["hi"]}, 400, "invalid_body", "must be a JSON object"),
+    ("string-body", {"json": "hi"}, 400, "invalid_body", 'got string "hi"'),
+    ("null-body", {"data": "null", "content_type": "application/json"}, 400, "invalid_body",
+     "got null"),
+    ("missing-question", {"json": {}}, 400, "invalid_question", "question is required"),
+    ("missing-question-with-top-k", {"json": {"top_k": 3}}, 400, "invalid_question",
+     "question is required"),
+    ("null-question", {"json": {"question": None}}, 400, "invalid_question",
+     "question must be a string, got null"),
+    ("number-question", {"json": {"question": 42}}, 400, "invalid_question",
+     "question must be a string, got number 42"),
+    ("array-question", {"json": {"question": ["hi"]}}, 400, "invalid_question",
+     "question must be a string, got array"),
+    ("empty-question", {"json": {"question": ""}}, 400, "invalid_question", LENGTH_MSG + "0"),
+    ("blank-question", {"json": {"question": " \n\t "}}, 400, "invalid_question",
+     LENGTH_MSG + "0"),
+    ("long-question", {"json": {"question": "a" * 1001}}, 400, "invalid_question",
+     LENGTH_MSG + "1001"),
+    ("top-k-zero", {"json": {"question": "hi", "top_k": 0}}, 400, "invalid_top_k",
+     TOP_K_MSG + "0"),
+    ("top-k-eleven", {"json": {"question": "hi", "top_k": 11}}, 400, "invalid_top_k",
+     TOP_K_MSG + "11"),
+    ("top-k-negative", {"json": {"question": "hi", "top_k": -1}}, 400, "invalid_top_k",
+     TOP_K_MSG + "-1"),
+    ("top-k-true", {"json": {"question": "hi", "top_k": True}}, 400, "invalid_top_k",
+     TOP_K_MSG + "boolean true"),
+    ("top-k-false", {"json": {"question": "hi", "top_k": False}}, 400, "invalid_top_k",
+     TOP_K_MSG + "boolean false"),
+    ("top-k-float", {"json": {"question": "hi", "top_k": 1.5}}, 400, "invalid_top_k",
+     TOP_K_MSG + "number 1.5"),
+    ("top-k-whole-float", {"json": {"question": "hi", "top_k": 3.0}}, 400, "invalid_top_k",
+     TOP_K_MSG + "number 3.0"),
+    ("top-k-string", {"json": {"question": "hi", "top_k": "3"}}, 400, "invalid_top_k",
+     TOP_K_MSG + 'string "3"'),
+    ("top-k-null", {"json": {"question": "hi", "top_k": None}}, 400, "invalid_top_k",
+     TOP_K_MSG + "null"),
+    ("unknown-field", {"json": {"question": "hi", "topk": 3}}, 400, "unknown_field",
+     'unknown field "topk": the allowed fields are question, top_k'),
+    ("unknown-fields", {"json": {"question": "hi", "a": 1, "b": 2}}, 400, "unknown_field",
+     'unknown fields "a", "b"'),
+    ("over-64-kib", {"json": {"question": "a" * 70_000}}, 413, "body_too_large",
+     "larger than the limit of 65536 bytes"),
+    ("over-64-kib-chunked", {
+        "input_stream": io.BytesIO(json.dumps({"question": "a" * 70_000}).encode()),
+        "content_type": "application/json",
+        "headers": {"Transfer-Encoding": "chunked"},
+        "environ_overrides": {"wsgi.input_terminated": True},
+    }, 413, "body_too_large", "65536 bytes"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "status", "code", "message"),
+                         [case[1:] for case in BAD_REQUESTS],
+                         ids=[case[0] for case in BAD_REQUESTS])
+def test_bad_chat_request(client: FlaskClient, kwargs: dict[str, Any], status: int, code: str,
+                          message: str) -> None:
+    if "input_stream" in kwargs:
+        kwargs["input_stream"].seek(0)
+    response = client.post("/api/chat", **kwargs)
+    _assert_error(response, status, code, message)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_of_exactly_64_kib_is_accepted(client: FlaskClient, bot: QABot,
+                                              chunked: bool) -> None:
+    body = json.dumps({"question": HQ}).encode()
+    body += b" " * (64 * 1024 - len(body))
+    kwargs: dict[str, Any] = {"input_stream": io.BytesIO(body)}
+    if chunked:
+        kwargs.update(headers={"Transfer-Encoding": "chunked"},
+                      environ_overrides={"wsgi.input_terminated": True})
+    else:
+        kwargs.update(content_length=len(body))
+    response = client.post("/api/chat", content_type="application/json", **kwargs)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == bot.ask(HQ).to_dict()
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code", "message"), [
+    ("GET", "/api/nope", 404, "not_found", 'no such path: "/api/nope"'),
+    ("GET", "/nope.js", 404, "not_found", 'no such path: "/nope.js"'),
+    ("GET", "/.hidden", 404, "not_found", "no such path"),
+    ("GET", "/a/b", 404, "not_found", "no such path"),
+    ("GET", "/api/chat", 405, "method_not_allowed", 'GET is not allowed on "/api/chat"'),
+    ("DELETE", "/api/chat", 405, "method_not_allowed", "allowed: "),
+    ("POST", "/api/health", 405, "method_not_allowed", "allowed: "),
+    ("PUT", "/", 405, "method_not_allowed", "allowed: "),
+])
+def test_bad_path_or_method(client: FlaskClient, method: str, path: str, status: int, code: str,
+                            message: str) -> None:
+    response = client.open(path, method=method)
+    _assert_error(response, status, code, message)
+    if status == 405:
+        allowed = {m.strip() for m in response.headers["Allow"].split(",")}
+        assert ("POST" in allowed) == (path == "/api/chat")
+        assert ("GET" in allowed) == (path != "/api/chat")
+
+
+def _assert_error(response: Any, status: int, code: str, message: str) -> None:
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert response.mimetype == "application/json"
+    assert set(body) == {"error"}
+    assert body["error"]["status"] == status
+    assert body["error"]["code"] == code
+    assert message in body["error"]["message"]
+    assert response.headers["Cache-Control"] == "no-store"
+    jsonschema.validate(body, _schema("Error"))
+    text = response.get_data(as_text=True)
+    assert "<html" not in text.lower() and "Traceback" not in text
+
+
+class ExplodingBot(QABot):
+    """A bot whose ask fails the way a bug would."""
+
+    def ask(self, question: str, top_k: int = 3) -> Any:
+        raise RuntimeError("secret detail")
+
+
+def test_unexpected_error_is_a_generic_500_and_logged(
+        bot: QABot, caplog: pytest.LogCaptureFixture) -> None:
+    client = create_app({"TESTING": True}, bot=ExplodingBot(bot.index, bot.documents)
+                        ).test_client()
+    with caplog.at_level(logging.ERROR):
+        response = _chat(client, {"question": HQ})
+    _assert_error(response, 500, "internal_error", "unexpected error")
+    assert "secret detail" not in response.get_data(as_text=True)
+    assert any(r.exc_info and "secret detail" in str(r.exc_info[1]) for r in caplog.records)
+
+
+# ----------------------------------------------------------------------------- headers
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", "/", None),
+    ("GET", "/app.js", None),
+    ("GET", "/api/health", None),
+    ("GET", "/api/openapi.json", None),
+    ("POST", "/api/chat", {"question": HQ}),
+    ("POST", "/api/chat", {"question": ""}),
+    ("GET", "/missing", None),
+    ("OPTIONS", "/api/chat", None),
+])
+def test_security_headers_on_every_response(client: FlaskClient, method: str, path: str,
+                                            body: Any) -> None:
+    with client.open(path, method=method, json=body) as response:
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, (path, name)
+        is_json = response.mimetype == "application/json"
+        assert (response.headers.get("Cache-Control") == "no-store") == is_json
+
+
+# ----------------------------------------------------------------------------- OpenAPI
+
+
+def test_openapi_document_is_valid_and_served(client: FlaskClient) -> None:
+    served = client.get("/api/openapi.json").get_json()
+    assert served == openapi_spec()
+    assert served["openapi"].startswith("3.1")
+    assert served["info"]["version"] == __version__
+    validate_openapi(served)
+
+
+def test_openapi_documents_every_route_and_method(app: Flask) -> None:
+    paths = openapi_spec()["paths"]
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        assert path in paths, f"{rule.rule} is not in the OpenAPI document"
+        methods = {m.lower() for m in rule.methods or ()} - {"head", "options"}
+        assert methods == set(paths[path]), rule.rule
+    assert len(paths) == len(list(app.url_map.iter_rules()))
+
+
+def test_openapi_chat_request_schema_agrees_with_the_server(client: FlaskClient) -> None:
+    schema = _schema("ChatRequest")
+    jsonschema.validate({"question": HQ, "top_k": 10}, schema)
+    for kwargs, status, *_ in (case[1:] for case in BAD_REQUESTS):
+        body = kwargs.get("json")
+        if status == 400 and isinstance(body, dict) and not (
+                isinstance(body.get("top_k"), float) and body["top_k"].is_integer()):
+            # JSON Schema counts 3.0 as an integer; the server (documented) does not.
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(body, schema)
+
+
+# ----------------------------------------------------------------- the same JSON everywhere
+
+
+@pytest.mark.parametrize("question", [HQ, NONSENSE])
+def test_python_cli_and_http_give_the_same_json(client: FlaskClient, bot: QABot,
+                                                question: str) -> None:
+    python = bot.ask(question, 4).to_dict()
+    http = _chat(client, {"question": question, "top_k": 4}).get_json()
+    result = CliRunner().invoke(main, ["ask", "--json", "--top-k", "4", "--corpus", str(CORPUS),
+                                       question])
+    assert result.exit_code == 0, result.output
+    cli = json.loads(result.stdout)
+    assert python == http == cli
+
+
+# ----------------------------------------------------------------------------- request log
+
+
+def test_request_log_writes_one_escaped_line_per_request(
+        app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    client = Client(RequestLog(app))
+    with caplog.at_level(logging.INFO, logger="qabot.access"):
+        client.get("/api/health").close()
+        client.post("/api/chat", json={"question": ""}).close()
+        client.get("/x%0Afake 200 line").close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "qabot.access"]
+    assert len(lines) == 3
+    assert re.fullmatch(r"GET /api/health 200 \d+\.\d ms", lines[0])
+    assert re.fullmatch(r"POST /api/chat 400 \d+\.\d ms", lines[1])
+    assert re.fullmatch(r"GET /x%0Afake%20200%20line 404 \d+\.\d ms", lines[2])
+
+
+# ----------------------------------------------------------------------------- qabot serve
+
+
+def test_serve_help_names_every_option_and_variable() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    for text in ("--corpus", "--host", "--port", "--threads", "QABOT_CORPUS", "QABOT_HOST",
+                 "QABOT_PORT", "127.0.0.1", "8000"):
+        assert text in result.output, text
+
+
+def test_serve_refuses_a_bad_corpus_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--corpus", str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "qabot: error:" in result.stderr and "no such file or folder" in result.stderr
+
+
+def test_serve_reports_a_busy_port_in_one_line() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--corpus", str(CORPUS), "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert f"qabot: error: cannot listen on 127.0.0.1:{port}: " in result.stderr
+    assert "in use" in result.stderr.lower()
+
+
+@dataclass
+class Served:
+    """A `qabot serve` subprocess: its URL, the process, and the file its stderr goes to."""
+
+    url: str
+    process: subprocess.Popen[str]
+    stderr: Path
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=10) as response:
+            return json.load(response)
+
+    def ask(self, body: dict[str, Any]) -> Any:
+        request = urllib.request.Request(self.url + "api/chat", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+
+@contextmanager
+def serving(tmp_path: Path, *args: str) -> Iterator[Served]:
+    """Start `python -m qabot.cli serve --port 0`, wait for /api/health, stop it at the end."""
+    stderr_path = tmp_path / "serve.stderr"
+    env = {**os.environ, "QABOT_CORPUS": str(CORPUS), "PYTHONUNBUFFERED": "1"}
+    env.pop("QABOT_PORT", None)
+    env.pop("QABOT_HOST", None)
+    with stderr_path.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qabot.cli", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp_path,
+        )
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        assert process.stdout is not None
+        reader = threading.Thread(target=lambda: lines.put(process.stdout.readline()),
+                                  daemon=True)
+        reader.start()
+        try:
+            first = lines.get(timeout=30)
+        except queue.Empty:
+            pytest.fail("qabot serve printed nothing in 30 s: " + stderr_path.read_text())
+        match = re.fullmatch(r"qabot: serving (\S+) on (http://127\.0\.0\.1:(\d+)/) "
+                             r"\(Ctrl-C to stop\)\n", first)
+        assert match, (first, stderr_path.read_text())
+        assert match.group(1) == str(CORPUS) and match.group(3) != "0"
+        served = Served(match.group(2), process, stderr_path)
+        _wait_until_healthy(served)
+        yield served
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        process.stdout.close()  # type: ignore[union-attr]
+
+
+def _wait_until_healthy(served: Served) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            assert served.get("/api/health")["status"] == "ok"
+            return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline or served.process.poll() is not None:
+                raise
+            time.sleep(0.05)
+
+
+def _stop(served: Served) -> int:
+    served.process.send_signal(signal.SIGTERM)
+    return served.process.wait(timeout=15)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM cannot be sent on Windows")
+def test_serve_answers_over_a_socket_logs_and_stops_cleanly_on_sigterm(
+        tmp_path: Path, bot: QABot) -> None:
+    with serving(tmp_path) as served:
+        assert served.ask({"question": HQ}) == bot.ask(HQ).to_dict()
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            served.ask({"question": "", "top_k": 3})
+        with bad.value as error_response:
+            assert error_response.code == 400
+            assert json.load(error_response)["error"]["code"] == "invalid_question"
+        assert _stop(served) == 0
+        assert served.process.stdout.read() == ""  # type: ignore[union-attr]
+    log = served.stderr.read_text("utf-8")
+    assert re.search(r"qabot\.access: GET /api/health 200 \d+\.\d ms", log), log
+    assert re.search(r"qabot\.access: POST /api/chat 200 \d+\.\d ms", log), log
+    assert re.search(r"qabot\.access: POST /api/chat 400 \d+\.\d ms", log), log
+    assert log.rstrip().endswith("qabot: stopped"), log
+    assert "Traceback" not in log
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM cannot be sent on Windows")
+def test_real_server_answers_8_threads_x_50_requests_identically(tmp_path: Path,
+                                                                 bot: QABot) -> None:
+    expected = {q: bot.ask(q).to_dict() for q in QUESTIONS}
+    errors: list[BaseException] = []
+    replies: dict[str, list[Any]] = {q: [] for q in QUESTIONS}
+    lock = threading.Lock()
+
+    def worker(offset: int) -> None:
+        for i in range(50):
+            question = QUESTIONS[(offset + i) % len(QUESTIONS)]
+            try:
+                reply = served.ask({"question": question})
+            except BaseException as exc:  # noqa: BLE001 - every failure is counted
+                with lock:
+                    errors.append(exc)
+                continue
+            with lock:
+                replies[question].append(reply)
+
+    with serving(tmp_path, "--threads", "4") as served:
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert _stop(served) == 0
+    assert errors == []
+    assert sum(len(r) for r in replies.values()) == 400
+    for question, got in replies.items():
+        assert all(reply == expected[question] for reply in got), question
+    log = served.stderr.read_text("utf-8")
+    assert log.count("qabot.access: POST /api/chat 200 ") == 400
