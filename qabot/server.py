@@ -98,8 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
     )
     if config is not None:
         app.config.from_mapping(config)
-    app.config["DEBUG"] = False
-    app.debug = False
+    app.debug = False  # also sets config["DEBUG"]
     # Keep Answer.to_dict()'s field order and non-ASCII text, as `qabot ask --json` prints it.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -334,7 +333,8 @@ def openapi_spec() -> dict[str, Any]:
             "properties": {
                 "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_LENGTH,
                              "pattern": "\\S",
-                             "description": "Not blank; surrounding space is stripped."},
+                             "description": "Not blank; surrounding space is stripped, and the "
+                                            "limit counts the stripped text."},
                 "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K,
                           "default": DEFAULT_TOP_K,
                           "description": "Passages to return: the answer and runners-up. "
@@ -559,7 +559,10 @@ class Server:
         return f"http://{host}:{port}/"
 
     def run(self) -> None:
-        """Serve until Ctrl-C or SIGTERM, then stop the workers and close the sockets."""
+        """Serve until Ctrl-C or SIGTERM, then stop the workers and close the sockets.
+
+        Call it from the main thread: that is where Python delivers signals.
+        """
         previous = signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             self._server.run()  # returns after SystemExit/KeyboardInterrupt, workers stopped

@@ -92,6 +92,9 @@ def test_chat_keeps_surrounding_space_out_and_accepts_the_limit(client: FlaskCli
     assert padded["question"] == HQ
     longest = "a" * 1000
     assert _chat(client, {"question": longest}).get_json() == bot.ask(longest).to_dict()
+    padded_longest = _chat(client, {"question": f"  {longest}  "})
+    assert padded_longest.status_code == 200
+    assert padded_longest.get_json()["question"] == longest
 
 
 def test_chat_accepts_a_json_charset_and_json_suffix_types(client: FlaskClient) -> None:
