@@ -1,0 +1,478 @@
+"""Browser tests of the chat page (web/), against the real app in headless Chromium.
+
+Needs Debian's Chromium (``apt-get install chromium``) plus playwright and pytest-playwright;
+see shared BROWSER_TESTS.md. Without a browser the module is skipped, except under CI=true,
+where it fails so that CI can never pass without running these tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WEB = REPO / "web"
+CORPUS = REPO / "corpus"
+SHOTS = REPO / "test-results" / "screenshots"
+
+
+def _find_chromium() -> str | None:
+    override = os.environ.get("CHROMIUM_PATH")
+    if override:
+        return override if Path(override).is_file() else None
+    if Path("/usr/bin/chromium").is_file():
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+CHROMIUM = _find_chromium()
+if CHROMIUM is None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            "Chromium not found (set CHROMIUM_PATH or apt-get install chromium): "
+            "browser tests must run in CI",
+            pytrace=False,
+        )
+    pytest.skip(
+        "Chromium not found: set CHROMIUM_PATH or apt-get install chromium",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Page, Route, expect  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+HQ_QUESTION = "Where is the IOM headquarters?"
+NONSENSE = "asdf qwerty zxcv"
+XSS = "<img src=x onerror=alert(1)>"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+expect.set_options(timeout=10_000)
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "viewport": DESKTOP}
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    from qabot import QABot
+    from qabot.server import create_app
+
+    app = create_app(bot=QABot.from_path(CORPUS))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="qabot-web-test", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def chat(page: Page, server_url: str) -> Iterator[Page]:
+    """The chat page, loaded, with console errors and page errors failing the test."""
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+    page.goto(server_url + "/")
+    expect(page.locator("#suggestions button").first).to_be_visible()
+    yield page
+    assert problems == [], problems
+
+
+def _box(page: Page):
+    return page.get_by_label("Your question")
+
+
+def _send(page: Page):
+    return page.get_by_role("button", name="Send")
+
+
+def _ask(page: Page, question: str) -> None:
+    _box(page).fill(question)
+    _box(page).press("Enter")
+
+
+def _bot_replies(page: Page):
+    return page.locator("#log .msg-bot")
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def _fake_answer(answer: str, **extra) -> dict:
+    body = {
+        "question": "q",
+        "found": True,
+        "answer": answer,
+        "section": "Long words",
+        "document": "iom.txt",
+        "score": 0.55,
+        "highlight": None,
+        "alternatives": [],
+        "message": None,
+    }
+    body.update(extra)
+    return body
+
+
+# ---------------------------------------------------------------------------- static checks
+
+
+def test_app_js_never_parses_markup() -> None:
+    source = (WEB / "app.js").read_text(encoding="utf-8")
+    banned = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\s*\(|new\s+Function\b"
+        r"|createContextualFragment|DOMParser|srcdoc"
+    )
+    assert banned.findall(source) == []
+
+
+def test_page_files_have_no_inline_code_or_external_resources() -> None:
+    html = (WEB / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []  # no inline script
+    assert "<style" not in html
+    assert re.findall(r"\sstyle\s*=", html) == []
+    assert re.findall(r"\son[a-z]+\s*=", html) == []  # no inline event handlers
+    for name in ("index.html", "app.js", "style.css"):
+        text = (WEB / name).read_text(encoding="utf-8")
+        assert re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", text) == [], name
+        assert "@import" not in text and "@font-face" not in text, name
+
+
+# ---------------------------------------------------------------------------- browser tests
+
+
+def test_security_headers_on_index(page: Page, server_url: str) -> None:
+    response = page.goto(server_url + "/")
+    assert response is not None and response.ok
+    headers = response.headers
+    assert "default-src 'self'" in headers.get("content-security-policy", "")
+    assert headers.get("x-content-type-options") == "nosniff"
+    assert headers.get("referrer-policy") == "no-referrer"
+
+
+def test_ask_question_shows_answer_with_section_mark_and_confidence(chat: Page) -> None:
+    page = chat
+    expect(page.get_by_role("log")).to_have_attribute("aria-live", "polite")
+    title = page.locator("#corpus-title")
+    expect(title).to_contain_text("International Organization for Migration")
+
+    _box(page).fill(HQ_QUESTION)
+    _send(page).click()
+
+    answer = page.locator("#log .bubble-answer")
+    expect(answer).to_have_count(1)
+    expect(page.locator("#log .bubble-user")).to_have_text(re.compile(re.escape(HQ_QUESTION)))
+    expect(answer.locator("mark")).to_have_count(1)
+    expect(answer.locator("mark")).to_contain_text("Geneva")
+    source = answer.locator(".source").first
+    expect(source).to_contain_text("Section: ")
+    expect(source).to_contain_text("iom.txt")
+    expect(answer.locator(".confidence")).to_have_text(re.compile(r"(High|Medium|Low) confidence"))
+    # the highlight is a substring of the passage and the passage is shown whole
+    passage = answer.locator(".answer").text_content() or ""
+    assert (answer.locator("mark").text_content() or "") in passage
+    # focus is back in the box, which is empty, so Send is disabled again
+    expect(_box(page)).to_be_focused()
+    expect(_box(page)).to_have_value("")
+    expect(_send(page)).to_be_disabled()
+
+    # "Other matches" opens with the keyboard and lists section + document for each
+    others = answer.locator("details.others")
+    if others.count():
+        summary = others.locator("summary")
+        summary.focus()
+        page.keyboard.press("Enter")
+        expect(others).to_have_attribute("open", "")
+        expect(others.locator(".other").first.locator(".source")).to_contain_text("Section: ")
+        expect(others.locator(".other").first.locator(".source")).to_contain_text(".txt")
+
+
+def test_suggested_questions_come_from_sections_and_answer(chat: Page, server_url: str) -> None:
+    page = chat
+    chips = page.locator("#suggestions button")
+    count = chips.count()
+    assert 3 <= count <= 4
+    sections_body = page.request.get(server_url + "/api/sections").json()
+    headings = {s["section"] for d in sections_body["documents"] for s in d["sections"]}
+    texts = chips.all_text_contents()
+    for text in texts:
+        topic = text.removeprefix("Tell me about ")
+        assert text in headings or any(topic in h for h in headings), text
+
+    chips.first.click()
+    expect(page.locator("#log .bubble-user")).to_have_count(1)
+    expect(page.locator("#log .bubble-user")).to_contain_text(texts[0])
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    expect(page.locator("#log .bubble-answer .answer-meta .source")).to_contain_text("iom.txt")
+    expect(_box(page)).to_be_focused()
+
+
+def test_not_found_shows_message_and_nearest_sections(chat: Page) -> None:
+    page = chat
+    _ask(page, NONSENSE)
+    reply = _bot_replies(page)
+    expect(reply).to_have_count(1)
+    bubble = reply.locator(".bubble-notfound")
+    expect(bubble).to_have_count(1)
+    expect(bubble.locator(".notfound-message")).not_to_be_empty()
+    expect(bubble.locator(".source")).to_have_count(0)
+    expect(bubble.locator("mark")).to_have_count(0)
+    # nearest sections, if any, are de-duplicated buttons that ask about the section
+    buttons = bubble.locator("button[data-question]")
+    labels = [t.strip().lower() for t in buttons.all_text_contents()]
+    assert len(labels) == len(set(labels))
+    if labels:
+        buttons.first.click()
+        expect(page.locator("#log .bubble-user")).to_have_count(2)
+        expect(_bot_replies(page)).to_have_count(2)
+
+    # small talk: a friendly message and no section buttons
+    _ask(page, "hello")
+    last = page.locator("#log .msg-bot").last
+    expect(_bot_replies(page)).to_have_count(3 if labels else 2)
+    expect(last.locator(".notfound-message")).to_contain_text("Hello")
+    expect(last.locator("button")).to_have_count(0)
+
+
+def test_not_found_alternatives_become_deduplicated_section_buttons(chat: Page) -> None:
+    page = chat
+    body = {
+        "question": "x",
+        "found": False,
+        "answer": None,
+        "section": None,
+        "document": None,
+        "highlight": None,
+        "score": 0.1,
+        "message": "I couldn't find that in the document.",
+        "alternatives": [
+            {"answer": "a", "section": "Who funds the IOM?", "document": "iom.txt", "score": 0.2},
+            {"answer": "b", "section": "Who funds the IOM?", "document": "iom.txt", "score": 0.1},
+            {"answer": "c", "section": "History of IOM", "document": "iom.txt", "score": 0.1},
+        ],
+    }
+    page.route("**/api/chat", lambda route: route.fulfill(json=body))
+    _ask(page, "who pays?")
+    bubble = page.locator("#log .bubble-notfound")
+    expect(bubble).to_contain_text("I couldn't find that in the document.")
+    buttons = bubble.locator("button")
+    expect(buttons).to_have_text(["Who funds the IOM?", "History of IOM"])
+    page.unroute("**/api/chat")
+    buttons.nth(1).click()
+    expect(page.locator("#log .bubble-user").last).to_contain_text("Tell me about History of IOM")
+    expect(_bot_replies(page)).to_have_count(2)
+
+
+def test_enter_sends_and_shift_enter_adds_newline(chat: Page) -> None:
+    page = chat
+    posts: list = []
+    page.on("request", lambda r: posts.append(r) if r.url.endswith("/api/chat") else None)
+    box = _box(page)
+    box.click()
+    page.keyboard.type("Where is the IOM")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("headquarters?")
+    expect(box).to_have_value("Where is the IOM\nheadquarters?")
+    expect(page.locator("#log > li")).to_have_count(0)
+    assert posts == []
+
+    page.keyboard.press("Enter")
+    expect(_bot_replies(page)).to_have_count(1)
+    expect(box).to_have_value("")
+    assert len(posts) == 1
+    assert posts[0].post_data_json == {"question": "Where is the IOM\nheadquarters?", "top_k": 3}
+
+
+def test_send_button_disabled_while_empty_or_pending(chat: Page) -> None:
+    page = chat
+    send, box = _send(page), _box(page)
+    expect(send).to_be_disabled()
+    box.fill("   \n  ")
+    expect(send).to_be_disabled()
+    box.press("Enter")  # whitespace only: nothing is sent
+    expect(page.locator("#log > li")).to_have_count(0)
+    box.fill("Who funds the IOM?")
+    expect(send).to_be_enabled()
+    box.fill("")
+    expect(send).to_be_disabled()
+
+    held: list[Route] = []
+    page.route("**/api/chat", lambda route: held.append(route))
+    _ask(page, "Who funds the IOM?")
+    expect(page.locator("#typing")).to_be_visible()
+    box.fill("another question")
+    expect(send).to_be_disabled()  # a reply is pending
+    expect(page.locator("#suggestions button").first).to_be_disabled()
+    for _ in range(500):  # let Playwright deliver the held request to the handler
+        if held:
+            break
+        page.wait_for_timeout(10)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    expect(page.locator("#typing")).to_be_hidden()
+    expect(send).to_be_enabled()  # "another question" is still in the box
+
+
+def test_server_error_shows_error_bubble_and_retry_resends(chat: Page) -> None:
+    page = chat
+    error = {"error": {"status": 500, "code": "internal_error", "message": "The index broke."}}
+    body = json.dumps(error)
+    page.route(
+        "**/api/chat",
+        lambda route: route.fulfill(status=500, content_type="application/json", body=body),
+    )
+    _ask(page, HQ_QUESTION)
+    bubble = page.locator("#log .bubble-error")
+    expect(bubble).to_contain_text("The index broke.")
+    expect(_box(page)).to_have_value(HQ_QUESTION)  # the question is not lost
+    _shot(page, "desktop-error")
+
+    page.unroute("**/api/chat")
+    bubble.get_by_role("button", name=re.compile("Retry")).click()
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    expect(page.locator("#log .bubble-error")).to_have_count(0)
+    expect(page.locator("#log .bubble-user")).to_have_count(1)
+    expect(_box(page)).to_have_value("")
+
+
+def test_server_down_shows_friendly_error_and_keeps_question(chat: Page) -> None:
+    page = chat
+    page.route("**/api/chat", lambda route: route.abort("connectionrefused"))
+    _ask(page, "Who funds the IOM?")
+    expect(page.locator("#log .bubble-error")).to_contain_text("can't reach the server")
+    expect(_box(page)).to_have_value("Who funds the IOM?")
+    expect(page.locator("#log .bubble-error button")).to_be_enabled()
+
+
+def test_markup_in_question_and_reply_is_shown_as_text(chat: Page) -> None:
+    page = chat
+    dialogs: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    _ask(page, XSS)
+    user = page.locator("#log .bubble-user .user-text")
+    expect(user).to_have_text(XSS)
+    expect(_bot_replies(page)).to_have_count(1)
+
+    evil = "<img src=y onerror=alert(2)><script>alert(3)</script>"
+    body = _fake_answer("Before " + evil + " after.", highlight=evil, section=evil, document=evil)
+    body["alternatives"] = [{"answer": evil, "section": evil, "document": evil, "score": 0.3}]
+    page.route("**/api/chat", lambda route: route.fulfill(json=body))
+    _ask(page, "again")
+    expect(page.locator("#log .bubble-answer mark")).to_have_text(evil)
+    expect(page.locator("#log .bubble-answer .answer-meta .source").first).to_contain_text(evil)
+
+    assert page.locator("#log img, #log script").count() == 0
+    assert page.locator("img").count() == 0
+    assert dialogs == []
+
+
+def test_phone_width_has_no_horizontal_scroll(chat: Page) -> None:
+    page = chat
+    page.set_viewport_size(PHONE)
+    _ask(page, "What are the key milestones in IOM's history?")
+    expect(_bot_replies(page)).to_have_count(1)
+    long_word = "Supercalifragilistic" * 12
+    url = "https://www.example.org/" + "a-very-long-path-segment/" * 12
+    body = _fake_answer(f"{long_word} then {url} and the end.", highlight=url)
+    page.route("**/api/chat", lambda route: route.fulfill(json=body))
+    _ask(page, "x" * 300)
+    expect(_bot_replies(page)).to_have_count(2)
+    expect(page.locator("#log .bubble-answer mark").last).to_have_text(url)
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth,"
+        " document.getElementById('log').scrollWidth]"
+    )
+    assert max(widths) <= PHONE["width"], widths
+
+
+def test_reload_keeps_conversation_and_clear_empties_it(chat: Page) -> None:
+    page = chat
+    _ask(page, HQ_QUESTION)
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    page.reload()
+    expect(page.locator("#log .bubble-user")).to_have_text(re.compile(re.escape(HQ_QUESTION)))
+    expect(page.locator("#log .bubble-answer mark")).to_have_count(1)
+    expect(page.locator("#log .bubble-answer .answer-meta .source")).to_contain_text("iom.txt")
+
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#log > li")).to_have_count(0)
+    expect(page.get_by_role("button", name="Clear")).to_be_disabled()
+    expect(_box(page)).to_be_focused()
+    page.reload()
+    expect(page.locator("#suggestions button").first).to_be_visible()
+    expect(page.locator("#log > li")).to_have_count(0)
+
+
+def test_screenshots_light_and_dark(chat: Page) -> None:
+    """Desktop and phone screenshots of a conversation, light and dark, for a person to judge."""
+    page = chat
+    page.emulate_media(reduced_motion="reduce")
+    _ask(page, HQ_QUESTION)
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    others = page.locator("#log details.others")
+    if others.count():
+        others.locator("summary").click()
+    _ask(page, NONSENSE)
+    expect(_bot_replies(page)).to_have_count(2)
+    page.mouse.move(0, 0)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
+        for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(viewport)
+            page.evaluate("() => window.scrollTo(0, 0)")
+            _shot(page, f"{device}-{scheme}-top")
+            page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+            _shot(page, f"{device}-{scheme}")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
