@@ -124,7 +124,9 @@ _GREETING = re.compile(
     r"^(hi|hello|hey|hiya|howdy|yo|greetings|good (morning|afternoon|evening|day))"
     r"( there| bot| qabot)?$"
 )
-_THANKS = re.compile(r"^(thanks?|thank you|thx|ty|cheers|great|ok|okay|cool|nice)( (a lot|so much|very much))?$")
+_THANKS = re.compile(
+    r"^(thanks?|thank you|thx|ty|cheers|great|ok|okay|cool|nice)( (a lot|so much|very much))?$"
+)
 _HELP = re.compile(
     r"^(help|what can you do|who are you|what are you|how does this work|what do you do|"
     r"how do i use (this|you))$"

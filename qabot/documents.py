@@ -1,4 +1,4 @@
-"""Load a corpus: a file or a folder of .txt, .md and .html documents, read as checked UTF-8 text."""
+"""Load a corpus: a file or folder of .txt, .md and .html documents, read as checked UTF-8."""
 
 from __future__ import annotations
 
@@ -86,7 +86,9 @@ def load_document(path: str | os.PathLike[str], *, name: str | None = None) -> D
     fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise CorpusError(f"{path}: unsupported file type {path.suffix!r} (expected one of {kinds})")
+        raise CorpusError(
+            f"{path}: unsupported file type {path.suffix!r} (expected one of {kinds})"
+        )
     try:
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:

@@ -25,10 +25,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import threading
 import unicodedata
 import zipfile
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -77,9 +77,15 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().replace("’", "'").replace("‘", "'")
 
 
-@lru_cache(maxsize=1)
+_THREAD_LOCAL = threading.local()
+
+
 def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
+    # PyStemmer objects must not be used by two threads at once: one per thread.
+    stemmer = getattr(_THREAD_LOCAL, "stemmer", None)
+    if stemmer is None:
+        stemmer = _THREAD_LOCAL.stemmer = Stemmer.Stemmer("english")
+    return stemmer
 
 
 def word_tokens(text: str) -> list[str]:
