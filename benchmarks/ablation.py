@@ -41,7 +41,7 @@ def patched(**attrs: object) -> Callable[[], contextlib.AbstractContextManager[N
     def ctx() -> Iterator[None]:
         with contextlib.ExitStack() as stack:
             for target, value in attrs.items():
-                module, attr = target.split("__")
+                module, attr = target.split("__", 1)
                 mod = {"index": index_mod, "answer": answer_mod}[module]
                 stack.enter_context(mock.patch.object(mod, attr, value))
             yield
@@ -82,6 +82,7 @@ LEVERS: list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]] 
     ("- no character n-grams", patched(index__CHAR_WEIGHT=0.0)),
     ("- question filler words kept", patched(index__STOP_WORDS=_BASE_STOP)),
     ("- no coverage guard", patched(answer__MIN_COVERAGE=0.0)),
+    ("- numbers in the question not required", patched(answer___NUMBER=re.compile(r"(?!x)x"))),
 ]
 
 

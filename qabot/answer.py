@@ -34,6 +34,8 @@ MAX_TOP_K = 10
 DEFAULT_THRESHOLD = 0.13
 #: ...nor one holding less than this idf-weighted share of the question's content words.
 MIN_COVERAGE = 0.05
+#: How deep to look for a passage holding every number of the question.
+NUMBER_SEARCH_DEPTH = 10
 
 NOT_FOUND_MESSAGE = (
     "Sorry, the document does not seem to cover that. Try rephrasing, or pick one of the "
@@ -150,7 +152,9 @@ class QABot:
     are ranked by TF-IDF score (:class:`~qabot.index.PassageIndex`). The best passage is
     the answer when its score is at least ``threshold`` and it holds at least
     ``MIN_COVERAGE`` of the question's idf-weighted content words; otherwise the reply has
-    ``found`` false and lists the nearest passages as suggestions.
+    ``found`` false and lists the nearest passages as suggestions. A question that names a
+    number ("in 2018", "COVID-19") is answered only by a passage holding that number: the
+    best such passage among the top ``NUMBER_SEARCH_DEPTH``.
     """
 
     def __init__(
@@ -218,15 +222,23 @@ class QABot:
         if chat is not None:
             return Answer(question, False, None, None, None, 0.0, None, (), chat)
         query = self.index.correct_spelling(question)
-        hits = self.index.search(query, top_k)
-        best = hits[0]
-        if best.score < self.threshold or self.index.coverage(query, best.position) < MIN_COVERAGE:
-            return Answer(question, False, None, None, None, best.score, None,
-                          tuple(_alternative(h) for h in hits), NOT_FOUND_MESSAGE)
+        numbers = _NUMBER.findall(query)
+        hits = self.index.search(query, max(top_k, NUMBER_SEARCH_DEPTH) if numbers else top_k)
+        # A number in the question ("in 2018") must be in the answer: the best passage
+        # that has every one of them is the candidate, however far down it ranks.
+        best = next((h for h in hits if _has_numbers(h.passage, numbers)), None)
+        if (
+            best is None
+            or best.score < self.threshold
+            or self.index.coverage(query, best.position) < MIN_COVERAGE
+        ):
+            return Answer(question, False, None, None, None, hits[0].score, None,
+                          tuple(_alternative(h) for h in hits[:top_k]), NOT_FOUND_MESSAGE)
         p = best.passage
+        others = [h for h in hits if h is not best][: top_k - 1]
         return Answer(question, True, p.text, p.section, p.document, best.score,
                       self.highlight(query, p.text),
-                      tuple(_alternative(h) for h in hits[1:]), None)
+                      tuple(_alternative(h) for h in others), None)
 
     def highlight(self, question: str, text: str) -> str:
         """The sentence of ``text`` most similar to ``question`` (the whole text if one)."""
@@ -250,6 +262,17 @@ class QABot:
             {**doc, "sections": [{"section": s, "passages": n} for s, n in doc["sections"].items()]}
             for doc in out.values()
         ]
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def _has_numbers(passage: Passage, numbers: list[str]) -> bool:
+    """True when each number occurs in the passage or its headings as a whole number."""
+    if not numbers:
+        return True
+    text = " ".join((*passage.parents, passage.section, passage.text))
+    return all(re.search(rf"(?<!\d){n}(?!\d)", text) for n in numbers)
 
 
 def _alternative(hit: Any) -> Alternative:

@@ -304,3 +304,41 @@ def test_answers_cite_the_right_document(tmp_path: Path) -> None:
     leaves = bot.ask("What do ants carry?")
     assert leaves.found and leaves.document == "a.txt" and leaves.section == "Ants"
     assert [d["document"] for d in bot.sections()] == ["a.txt", "b.md"]
+
+
+# --- numbers in the question -----------------------------------------------------------
+
+TIMELINE = Document(
+    "timeline.md",
+    "Harbour history",
+    "# Harbour history\n\n"
+    "## Early years\n\n"
+    "The harbour board dredged the harbour, and the harbour board rebuilt the walls.\n\n"
+    "## Later years\n\n"
+    "In 1990 a ferry terminal opened on the quay.\n\n"
+    "## Fishing\n\nFishing boats land their catch at dawn on the quay.\n",
+    "markdown",
+)
+
+
+@pytest.fixture(scope="module")
+def timeline_bot() -> QABot:
+    return QABot.from_documents([TIMELINE])
+
+
+def test_a_number_in_the_question_picks_the_passage_that_has_it(timeline_bot: QABot) -> None:
+    # Word overlap ranks the "Early years" passage first; only the later one has the year.
+    assert timeline_bot.index.search("What did the harbour board do in 1990?", 1)[
+        0
+    ].passage.section == "Early years"
+    result = timeline_bot.ask("What did the harbour board do in 1990?", top_k=2)
+    assert result.found
+    assert "1990" in result.answer
+    assert [a.section for a in result.alternatives] == ["Early years"]
+
+
+def test_a_number_no_passage_has_means_not_found(timeline_bot: QABot) -> None:
+    result = timeline_bot.ask("What did the harbour board do in 2023?", top_k=2)
+    assert not result.found
+    assert result.answer is None and result.message
+    assert len(result.alternatives) == 2
