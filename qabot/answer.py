@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from .documents import Document, corpus_hash, load_corpus
-from .errors import IndexFormatError, QuestionError
+from .errors import CorpusError, IndexFormatError, QuestionError
 from .index import PassageIndex, normalize
 from .passages import Passage, split_documents, split_sentences
 
@@ -22,6 +24,7 @@ __all__ = [
     "Alternative",
     "Answer",
     "QABot",
+    "index_version",
     "validate_question",
     "validate_top_k",
 ]
@@ -176,27 +179,28 @@ class QABot:
         threshold: float = DEFAULT_THRESHOLD,
         index_dir: str | os.PathLike[str] | None = None,
     ) -> QABot:
-        """Build a bot from loaded documents, reusing a fresh index saved in ``index_dir``."""
-        from . import __version__
+        """Build a bot from loaded documents, reusing a fresh index saved in ``index_dir``.
 
+        A saved index is reused only when it was built from the same corpus by the same
+        code (qabot's version and a hash of the splitting and indexing modules).
+        """
         documents = tuple(documents)
         index = None
         digest = corpus_hash(documents)
+        version = index_version()
         if index_dir is not None:
             try:
-                index = PassageIndex.load(index_dir, version=__version__, corpus_hash=digest)
+                index = PassageIndex.load(index_dir, version=version, corpus_hash=digest)
             except IndexFormatError:
                 index = None
         if index is None:
             passages = split_documents(documents)
             if not passages:
-                from .errors import CorpusError
-
                 names = ", ".join(d.name for d in documents)
                 raise CorpusError(f"{names}: no text to answer from")
             index = PassageIndex.build(passages)
             if index_dir is not None:
-                index.save(index_dir, version=__version__, corpus_hash=digest)
+                index.save(index_dir, version=version, corpus_hash=digest)
         return cls(index, documents, threshold=threshold)
 
     @classmethod
@@ -262,6 +266,16 @@ class QABot:
             {**doc, "sections": [{"section": s, "passages": n} for s, n in doc["sections"].items()]}
             for doc in out.values()
         ]
+
+
+def index_version() -> str:
+    """qabot's version plus a short hash of the modules that decide what an index holds."""
+    from . import __version__
+
+    digest = hashlib.sha256()
+    for module in ("documents.py", "passages.py", "index.py"):
+        digest.update(resources.files("qabot").joinpath(module).read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
 _NUMBER = re.compile(r"\d+")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from qabot import QABot, __version__
+from qabot.answer import index_version
 from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError, QABotError
 from qabot.index import PassageIndex
@@ -286,7 +287,8 @@ def test_from_documents_saves_then_reuses_a_fresh_index(
     first = QABot.from_documents(docs, index_dir=index_dir)
     meta = json.loads((index_dir / "index.json").read_text("utf-8"))
     assert meta["corpus_hash"] == corpus_hash(docs)
-    assert meta["version"] == __version__
+    assert meta["version"] == index_version()
+    assert meta["version"].startswith(__version__ + "+")
 
     def no_rebuild(*args, **kwargs):
         raise AssertionError("a fresh saved index must be loaded, not rebuilt")
@@ -311,7 +313,9 @@ def test_from_documents_rebuilds_and_overwrites_a_stale_index(tmp_path: Path) ->
 
     meta = json.loads((index_dir / "index.json").read_text("utf-8"))
     assert meta["corpus_hash"] == corpus_hash(new_docs)
-    reloaded = PassageIndex.load(index_dir, version=__version__, corpus_hash=corpus_hash(new_docs))
+    reloaded = PassageIndex.load(
+        index_dir, version=index_version(), corpus_hash=corpus_hash(new_docs)
+    )
     assert reloaded.passages == bot.passages
 
 
@@ -341,4 +345,4 @@ def test_from_documents_rebuilds_a_corrupt_index(tmp_path: Path, corrupt) -> Non
         gc.collect()
     assert error is None
     assert "Lisbon" in bot.ask("Where are the headquarters?").answer
-    assert PassageIndex.load(index_dir, version=__version__, corpus_hash=corpus_hash(docs))
+    assert PassageIndex.load(index_dir, version=index_version(), corpus_hash=corpus_hash(docs))
