@@ -69,7 +69,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.metrics.pairwise import cosine_similarity  # noqa: E402
 
 import qabot  # noqa: E402
-from qabot.answer import QABot  # noqa: E402
+from qabot.answer import QABot, index_version  # noqa: E402
 from qabot.documents import Document, corpus_hash, load_corpus  # noqa: E402
 from qabot.errors import QABotError  # noqa: E402
 from qabot.index import PassageIndex  # noqa: E402
@@ -250,7 +250,7 @@ def run_steps(steps: dict[str, Callable[[], Any]], repeats: int) -> dict[str, li
 
 def one_off_costs(corpus: Path, documents: tuple[Document, ...], repeats: int,
                   workdir: Path) -> tuple[dict[str, dict[str, Any]], QABot, Baseline, int]:
-    version = qabot.__version__
+    version = index_version()
     digest = corpus_hash(documents)
     bot = QABot.from_path(corpus)
     baseline = Baseline.from_path(corpus)
@@ -297,7 +297,7 @@ def scale_row(documents: Sequence[Document], corpus: Path, factor: int, question
     bot = QABot.from_path(folder)
     baseline = Baseline.from_path(folder)
     index_dir = workdir / f"x{factor}-index"
-    bot.index.save(index_dir, version=qabot.__version__, corpus_hash=corpus_hash(docs))
+    bot.index.save(index_dir, version=index_version(), corpus_hash=corpus_hash(docs))
     t = run_steps({
         "build": lambda: QABot.from_path(folder),
         "baseline_build": lambda: Baseline.from_path(folder),
