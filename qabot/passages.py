@@ -69,7 +69,7 @@ class Passage:
 
 @dataclass(frozen=True)
 class _Unit:
-    kind: str  # "heading" or "text"
+    kind: str  # "heading", "text" or "code" (a fenced block, kept verbatim)
     text: str
     start: int
     end: int
@@ -263,16 +263,31 @@ def _table_rows(block: list[_Line]) -> list[tuple[_Line, list[_Line]]] | None:
 def _text_units(text: str, *, markdown: bool) -> list[_Unit]:
     units: list[_Unit] = []
     lines = _lines(text)
-    if markdown:
-        lines = _mask_fences(lines)
-    for block in _blocks(lines):
-        units.extend(_block_units(block, text, markdown=markdown))
+    segments = _split_fences(lines) if markdown else [(False, lines)]
+    for is_code, segment in segments:
+        if is_code:
+            # A fenced code block is one unit of text: never headings or list items.
+            content = [ln for ln in segment if ln.text.strip()]
+            if content:
+                units.append(_Unit("code", "", content[0].start, content[-1].end))
+            continue
+        for block in _blocks(segment):
+            units.extend(_block_units(block, text, markdown=markdown))
     return units
 
 
-def _mask_fences(lines: list[_Line]) -> list[_Line]:
-    """Blank out code fences' marker lines so code reads as plain paragraphs."""
-    return [_Line(ln.start, ln.end, "") if _MD_FENCE.match(ln.text) else ln for ln in lines]
+def _split_fences(lines: list[_Line]) -> list[tuple[bool, list[_Line]]]:
+    """Markdown lines cut into ``(is_code, lines)`` runs at ``` / ~~~ fences."""
+    segments: list[tuple[bool, list[_Line]]] = [(False, [])]
+    fence = ""
+    for line in lines:
+        match = _MD_FENCE.match(line.text)
+        if match and (not fence or match.group(1) == fence):
+            fence = "" if fence else match.group(1)
+            segments.append((bool(fence), []))
+            continue
+        segments[-1][1].append(line)
+    return [(is_code, seg) for is_code, seg in segments if seg]
 
 
 def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_Unit]:
@@ -383,12 +398,15 @@ def _markdown_table_rows(block: list[_Line]) -> list[_Unit] | None:
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+# Underscore emphasis only at word edges, so snake_case names keep their underscores.
+_MD_EMPHASIS = re.compile(
+    r"(\*\*|\*|`)(?=\S)(.+?)(?<=\S)\1|(?<![\w])(__|_)(?=\S)(.+?)(?<=\S)\3(?![\w])"
+)
 
 
 def _clean_inline(s: str) -> str:
     s = _MD_LINK.sub(r"\1", s)
-    s = _MD_EMPHASIS.sub(r"\2", s)
+    s = _MD_EMPHASIS.sub(lambda m: m.group(2) if m.group(1) else m.group(4), s)
     return " ".join(s.split())
 
 
@@ -563,8 +581,10 @@ def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
                     Passage(text, section, document.name, unit.start, unit.end, parents)
                 )
             continue
-        for group in _sentence_groups(source, unit.start, unit.end):
-            text = _passage_text(" ".join(source[a:b] for a, b in group), markdown=markdown)
+        code = unit.kind == "code"
+        for group in _sentence_groups(source, unit.start, unit.end, strip_marker=not code):
+            raw = " ".join(source[a:b] for a, b in group)
+            text = " ".join(raw.split()) if code else _passage_text(raw, markdown=markdown)
             if text.strip():
                 passages.append(
                     Passage(text, section, document.name, group[0][0], group[-1][1], parents)

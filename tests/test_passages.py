@@ -743,3 +743,23 @@ def test_shipped_fact_bullets_are_one_passage_each(shipped) -> None:
     _, passages = shipped
     for fact in ["Headquarters: Geneva, Switzerland", "Director General: Amy Pope"]:
         assert [p.text for p in passages].count(fact) == 1
+
+
+def test_markdown_fenced_code_is_one_passage_and_never_a_heading(make_doc) -> None:
+    doc = make_doc(
+        "# Setup\n\nInstall it first.\n\n```bash\n# install the package\npip install qabot\n"
+        "- not a bullet\n```\n\nThen run it.\n",
+        name="setup.md",
+    )
+    passages = split(doc)
+    assert {p.section for p in passages} == {"Setup"}
+    assert texts(passages) == [
+        "Install it first.",
+        "# install the package pip install qabot - not a bullet",
+        "Then run it.",
+    ]
+
+
+def test_markdown_keeps_underscores_inside_names(make_doc) -> None:
+    doc = make_doc("# API\n\nSet `top_k` or max_passage_chars, and _emphasis_ goes.\n", name="a.md")
+    assert texts(split(doc)) == ["Set top_k or max_passage_chars, and emphasis goes."]
