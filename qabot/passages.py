@@ -17,7 +17,8 @@ Rules for plain text (blocks are runs of non-blank lines):
   labels, then label lines each followed by value lines) become one passage per row,
   reading ``key - value``.
 * **List items** (bullets, ``1.`` numbers) are one passage each, label kept; wrapped
-  lines of a paragraph or item are joined.
+  lines of a paragraph or item are joined (a line joins the one above when that one stops
+  mid-sentence, or when every line of the block is at most ``WRAP_WIDTH`` characters).
 * **Captions** ("This image shows ...") and page boilerplate ("Leave a Comment",
   "Hope you liked this article ...") are dropped, sentence by sentence.
 * **Long paragraphs** are split at sentence boundaries into near-equal parts of at most
@@ -49,6 +50,8 @@ MAX_PASSAGE_CHARS = 700
 MAX_HEADING_WORDS = 14
 MAX_HEADING_CHARS = 120
 MAX_QUESTION_HEADING_WORDS = 24
+#: A block whose lines are all at most this long is hard-wrapped prose: its lines join.
+WRAP_WIDTH = 100
 
 
 @dataclass(frozen=True)
@@ -350,7 +353,9 @@ def _content_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator
                             values[-1].end)
             return
     # Items: a marker line starts an item; other lines continue the current item when
-    # indented under it or when the previous line stops mid-sentence.
+    # indented under it, when the previous line stops mid-sentence, or when the block is
+    # hard-wrapped prose (every line short), where a sentence may end at a line's end.
+    wrapped = len(block) > 1 and all(len(ln.text.strip()) <= WRAP_WIDTH for ln in block)
     items: list[list[_Line]] = []
     item_indent = -1
     for line in block:
@@ -359,8 +364,9 @@ def _content_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator
         if marker:
             items.append([line])
             item_indent = len(marker.group("indent")) + 1
-        elif items and (
+        elif items and not _CAPTION.match(line.text.strip()) and (
             (item_indent >= 0 and indent >= item_indent)
+            or (wrapped and item_indent < 0)
             or not items[-1][-1].text.rstrip().endswith((".", "!", "?", ":"))
         ):
             items[-1].append(line)

@@ -763,3 +763,16 @@ def test_markdown_fenced_code_is_one_passage_and_never_a_heading(make_doc) -> No
 def test_markdown_keeps_underscores_inside_names(make_doc) -> None:
     doc = make_doc("# API\n\nSet `top_k` or max_passage_chars, and _emphasis_ goes.\n", name="a.md")
     assert texts(split(doc)) == ["Set top_k or max_passage_chars, and emphasis goes."]
+
+
+def test_hard_wrapped_prose_joins_into_one_passage(make_doc) -> None:
+    doc = make_doc(
+        "Opening Hours\n\n"
+        "The library opens at nine and closes at eight on\n"
+        "weekdays, and opens from ten until four on Saturdays.\n"
+        "It is closed on Sundays.\n"
+    )
+    assert pairs(split(doc)) == [
+        ("Opening Hours", "The library opens at nine and closes at eight on weekdays, and opens "
+                          "from ten until four on Saturdays. It is closed on Sundays."),
+    ]
