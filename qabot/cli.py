@@ -36,10 +36,10 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-def load_bot(corpus: Path | None) -> QABot:
+def load_bot(corpus: Path | None, index_dir: Path | None = None) -> QABot:
     """Build the bot, turning a corpus problem into one readable line and exit status 1."""
     try:
-        return QABot.from_path(corpus)
+        return QABot.from_path(corpus, index_dir=index_dir)
     except QABotError as exc:
         fail(str(exc))
         raise  # unreachable
@@ -182,7 +182,12 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
               help="The port to listen on (0: any free one).")
 @click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
               help="How many requests are answered at the same time.")
-def serve(corpus: Path | None, host: str, port: int, threads: int) -> None:
+@click.option("--index-dir", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, envvar="QABOT_INDEX_DIR", show_envvar=True,
+              help="Save the index here and reuse it at the next start while the corpus and "
+                   "qabot are unchanged (a faster start for a big corpus).")
+def serve(corpus: Path | None, host: str, port: int, threads: int,
+          index_dir: Path | None) -> None:
     """Serve the chat page and the HTTP API until Ctrl-C or SIGTERM.
 
     Runs on waitress, a production WSGI server; logs one line per request on stderr.
@@ -192,7 +197,7 @@ def serve(corpus: Path | None, host: str, port: int, threads: int) -> None:
     from .documents import default_corpus_path
     from .server import Server, create_app
 
-    bot = load_bot(corpus)
+    bot = load_bot(corpus, index_dir)
     source = corpus if corpus is not None else default_corpus_path()
     app = create_app({"CORPUS": str(source)}, bot=bot)
     try:

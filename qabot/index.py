@@ -264,7 +264,14 @@ class PassageIndex:
 
     def save(self, directory: str | Path, *, version: str, corpus_hash: str) -> None:
         """Write ``index.npz`` + ``index.json`` into ``directory`` (created if needed)."""
-        directory = Path(directory)
+        try:
+            self._save(Path(directory), version=version, corpus_hash=corpus_hash)
+        except OSError as exc:
+            raise IndexFormatError(
+                f"{directory}: cannot save the index ({exc.strerror or exc})"
+            ) from None
+
+    def _save(self, directory: Path, *, version: str, corpus_hash: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {}
         for name, matrix, vectorizer in (

@@ -263,3 +263,21 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
     result = run(runner, "--help")
     assert result.exit_code == 0
     assert "ask" in result.stdout and "sections" in result.stdout
+
+
+def test_serve_index_dir_that_cannot_be_written_is_one_line(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from qabot.cli import main as cli_main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", "utf-8")
+    corpus = tmp_path / "doc.txt"
+    corpus.write_text("Kettles\n\nThe kettle boils water in two minutes.\n", "utf-8")
+    result = CliRunner().invoke(
+        cli_main, ["serve", "--corpus", str(corpus), "--index-dir", str(blocker / "idx"),
+                   "--port", "0"]
+    )
+    assert result.exit_code == 1
+    assert "cannot save the index" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
