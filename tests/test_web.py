@@ -372,6 +372,7 @@ def test_server_error_shows_error_bubble_and_retry_resends(chat: Page) -> None:
     bubble = page.locator("#log .bubble-error")
     expect(bubble).to_contain_text("The index broke.")
     expect(_box(page)).to_have_value(HQ_QUESTION)  # the question is not lost
+    expect(_send(page)).to_be_enabled()  # and can be sent again from the box
     _shot(page, "desktop-error")
 
     page.unroute("**/api/chat")
