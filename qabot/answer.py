@@ -13,7 +13,7 @@ import numpy as np
 
 from .documents import Document, corpus_hash, load_corpus
 from .errors import CorpusError, IndexFormatError, QuestionError
-from .index import PassageIndex, normalize
+from .index import Hit, PassageIndex, normalize
 from .passages import Passage, split_documents, split_sentences
 
 __all__ = [
@@ -289,7 +289,7 @@ def _has_numbers(passage: Passage, numbers: list[str]) -> bool:
     return all(re.search(rf"(?<!\d){n}(?!\d)", text) for n in numbers)
 
 
-def _alternative(hit: Any) -> Alternative:
+def _alternative(hit: Hit) -> Alternative:
     p = hit.passage
     return Alternative(p.text, p.section, p.document, hit.score)
 

@@ -161,7 +161,10 @@ class PassageIndex:
         surface = {w for p in passages for w in _WORD.findall(normalize(indexed_text(p)))}
         self._known_stems = frozenset().union(*self._passage_stems) if passages else frozenset()
         self._surface_words = frozenset(surface)
-        self._spelling_candidates = sorted(w for w in surface if len(w) >= 4 and w.isalpha())
+        # Spelling candidates by first letter: a typo rarely changes the first letter.
+        self._spelling_candidates: dict[str, list[str]] = {}
+        for word in sorted(w for w in surface if len(w) >= 4 and w.isalpha()):
+            self._spelling_candidates.setdefault(word[0], []).append(word)
         vocabulary = word_vectorizer.vocabulary_
         idf = word_vectorizer.idf_
         self._term_weight = {t: float(idf[i]) for t, i in vocabulary.items() if " " not in t}
@@ -205,7 +208,7 @@ class PassageIndex:
                 return word
             if low in self._surface_words:
                 return word
-            candidates = [w for w in self._spelling_candidates if w[0] == low[0]]
+            candidates = self._spelling_candidates.get(low[0], [])
             close = difflib.get_close_matches(low, candidates, n=1, cutoff=SPELLING_CUTOFF)
             return close[0] if close else word
 
@@ -232,18 +235,17 @@ class PassageIndex:
 
     def scores(self, question: str) -> np.ndarray:
         """The blended cosine score of every passage for ``question``."""
-        word_query = self._word_vectorizer.transform([question])
-        char_query = self._char_vectorizer.transform([question])
-        word = (self._word_matrix @ word_query.T).toarray().ravel()
-        char = (self._char_matrix @ char_query.T).toarray().ravel()
-        return ((1.0 - CHAR_WEIGHT) * word + CHAR_WEIGHT * char) * self._prior
+        return self._blend(question, self._word_matrix, self._char_matrix) * self._prior
 
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
-        word_query = self._word_vectorizer.transform([question])
-        char_query = self._char_vectorizer.transform([question])
-        word = (self._word_vectorizer.transform(texts) @ word_query.T).toarray().ravel()
-        char = (self._char_vectorizer.transform(texts) @ char_query.T).toarray().ravel()
+        return self._blend(question, self._word_vectorizer.transform(texts),
+                           self._char_vectorizer.transform(texts))
+
+    def _blend(self, question: str, words: sp.spmatrix, chars: sp.spmatrix) -> np.ndarray:
+        """``(1 - CHAR_WEIGHT) * cos_words + CHAR_WEIGHT * cos_chars`` for each row."""
+        word = (words @ self._word_vectorizer.transform([question]).T).toarray().ravel()
+        char = (chars @ self._char_vectorizer.transform([question]).T).toarray().ravel()
         return (1.0 - CHAR_WEIGHT) * word + CHAR_WEIGHT * char
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
