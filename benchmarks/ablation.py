@@ -23,6 +23,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 import qabot.answer as answer_mod
 import qabot.index as index_mod
+import qabot.passages as passages_mod
 from qabot import QABot, load_corpus
 from qabot.evaluate import bot_asker, evaluate, load_gold, normalize_answer
 
@@ -42,7 +43,7 @@ def patched(**attrs: object) -> Callable[[], contextlib.AbstractContextManager[N
         with contextlib.ExitStack() as stack:
             for target, value in attrs.items():
                 module, attr = target.split("__", 1)
-                mod = {"index": index_mod, "answer": answer_mod}[module]
+                mod = {"index": index_mod, "answer": answer_mod, "passages": passages_mod}[module]
                 stack.enter_context(mock.patch.object(mod, attr, value))
             yield
 
@@ -83,6 +84,7 @@ LEVERS: list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]] 
     ("- question filler words kept", patched(index__STOP_WORDS=_BASE_STOP)),
     ("- no coverage guard", patched(answer__MIN_COVERAGE=0.0)),
     ("- numbers in the question not required", patched(answer___NUMBER=re.compile(r"(?!x)x"))),
+    ("- list items shown alone (no list context)", patched(passages__MAX_LIST_CHARS=0)),
 ]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from .documents import Document, corpus_hash, load_corpus
 from .errors import CorpusError, IndexFormatError, QuestionError
 from .index import Hit, PassageIndex, normalize
-from .passages import Passage, split_documents, split_sentences
+from .passages import Passage, split_answer_sentences, split_documents
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -227,7 +227,9 @@ class QABot:
             return Answer(question, False, None, None, None, 0.0, None, (), chat)
         query = self.index.correct_spelling(question)
         numbers = _NUMBER.findall(query)
-        hits = self.index.search(query, max(top_k, NUMBER_SEARCH_DEPTH) if numbers else top_k)
+        # A list's items share one shown answer, so more hits are fetched than shown.
+        depth = max(2 * top_k, NUMBER_SEARCH_DEPTH if numbers else 0)
+        hits = _distinct(self.index.search(query, depth))
         # A number in the question ("in 2018") must be in the answer: the best passage
         # that has every one of them is the candidate, however far down it ranks.
         best = next((h for h in hits if _has_numbers(h.passage, numbers)), None)
@@ -240,13 +242,13 @@ class QABot:
                           tuple(_alternative(h) for h in hits[:top_k]), NOT_FOUND_MESSAGE)
         p = best.passage
         others = [h for h in hits if h is not best][: top_k - 1]
-        return Answer(question, True, p.text, p.section, p.document, best.score,
+        return Answer(question, True, p.shown, p.section, p.document, best.score,
                       self.highlight(query, p.text),
                       tuple(_alternative(h) for h in others), None)
 
     def highlight(self, question: str, text: str) -> str:
         """The sentence of ``text`` most similar to ``question`` (the whole text if one)."""
-        spans = split_sentences(text)
+        spans = split_answer_sentences(text)
         if len(spans) <= 1:
             return text
         sentences = [text[s:e] for s, e in spans]
@@ -289,8 +291,20 @@ def _has_numbers(passage: Passage, numbers: list[str]) -> bool:
     return all(re.search(rf"(?<!\d){n}(?!\d)", text) for n in numbers)
 
 
+def _distinct(hits: list[Hit]) -> list[Hit]:
+    """The hits, best first, keeping one per shown answer (a list's items share one)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for hit in hits:
+        key = (hit.passage.document, hit.passage.shown)
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+    return out
+
+
 def _alternative(hit: Hit) -> Alternative:
     p = hit.passage
-    return Alternative(p.text, p.section, p.document, hit.score)
+    return Alternative(p.shown, p.section, p.document, hit.score)
 
 

@@ -16,7 +16,8 @@ Rules for plain text (blocks are runs of non-blank lines):
 * **Tables** flattened one cell per line (a block whose first two lines are short column
   labels, then label lines each followed by value lines) become one passage per row,
   reading ``key - value``.
-* **List items** (bullets, ``1.`` numbers) are one passage each, label kept; wrapped
+* **List items** (bullets, ``1.`` numbers) are one passage each, label kept, and carry
+  their list (with the line introducing it, if it ends with ":") as ``context``; wrapped
   lines of a paragraph or item are joined (a line joins the one above when that one stops
   mid-sentence, or when every line of the block is at most ``WRAP_WIDTH`` characters).
 * **Captions** ("This image shows ...") and page boilerplate ("Leave a Comment",
@@ -33,20 +34,24 @@ import html as html_lib
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
 from .documents import Document
 
 __all__ = [
     "MAX_PASSAGE_CHARS",
+    "MAX_LIST_CHARS",
     "Passage",
     "split_document",
+    "split_answer_sentences",
     "split_documents",
     "split_sentences",
 ]
 
 MAX_PASSAGE_CHARS = 700
+#: A list item is shown with its neighbours, one a line, up to this many characters.
+MAX_LIST_CHARS = 400
 MAX_HEADING_WORDS = 14
 MAX_HEADING_CHARS = 120
 MAX_QUESTION_HEADING_WORDS = 24
@@ -59,7 +64,10 @@ class Passage:
     """A retrievable unit: its text, the section it stands under, its document and span.
 
     ``start``/``end`` are character offsets into the document's text such that
-    ``document.text[start:end]`` is the region the passage was taken from.
+    ``document.text[start:end]`` is the region the passage was taken from. ``context`` is
+    what is shown as the answer when it differs from ``text``: for an item of a list, the
+    whole list (up to ``MAX_LIST_CHARS``), one item a line, so that a question is matched
+    against the precise item but answered with its neighbours in view.
     """
 
     text: str
@@ -68,11 +76,17 @@ class Passage:
     start: int
     end: int
     parents: tuple[str, ...] = ()
+    context: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The answer text a reader sees: ``context`` if set, else ``text``."""
+        return self.context or self.text
 
 
 @dataclass(frozen=True)
 class _Unit:
-    kind: str  # "heading", "text" or "code" (a fenced block, kept verbatim)
+    kind: str  # "heading", "text", "item" (of a list) or "code" (fenced, kept verbatim)
     text: str
     start: int
     end: int
@@ -131,6 +145,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     end = len(text.rstrip())
     if end > start:
         spans.append((start, end))
+    return spans
+
+
+def split_answer_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of a passage's shown text, where each line (a list item) ends one."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        spans.extend((offset + a, offset + b) for a, b in split_sentences(line))
+        offset += len(line) + 1
     return spans
 
 
@@ -375,7 +399,8 @@ def _content_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator
             item_indent = -1
     for item in items:
         start, end = item[0].start, item[-1].end
-        yield _Unit("text", "", start, end)
+        is_item = bool(_BULLET.match(item[0].text) or _NUMBERED.match(item[0].text))
+        yield _Unit("item" if is_item else "text", "", start, end)
 
 
 def _join_cells(values: Iterable[str]) -> str:
@@ -445,6 +470,7 @@ class _HTMLUnits(HTMLParser):
         self._cell: list[str] | None = None
         self._row_is_header = True
         self._in_figcaption = 0
+        self._block_tag = ""
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -453,7 +479,7 @@ class _HTMLUnits(HTMLParser):
     def _flush(self, end: int | None = None) -> None:
         text = " ".join("".join(self._buffer).split())
         if text and self._in_figcaption == 0:
-            kind = "heading" if self._heading else "text"
+            kind = "heading" if self._heading else "item" if self._block_tag == "li" else "text"
             level = int(self._heading[1]) if self._heading else 0
             self.units.append(
                 _Unit(kind, text, self._buffer_start, end or self._buffer_end, level)
@@ -469,6 +495,7 @@ class _HTMLUnits(HTMLParser):
             return
         if tag in _HTML_HEADINGS or tag in _HTML_BLOCKS or tag == "tr":
             self._flush(self._offset())
+            self._block_tag = tag
         if tag in _HTML_HEADINGS:
             self._heading = tag
         elif tag == "figcaption":
@@ -564,7 +591,7 @@ def _nest(stack: list[tuple[str, str]], unit: _Unit, after_heading: bool) -> Non
 
 
 def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
-    passages: list[Passage] = []
+    passages: list[tuple[Passage, bool]] = []  # (passage, packable)
     section = document.title
     parents: tuple[str, ...] = ()
     source = document.text
@@ -584,7 +611,8 @@ def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
             for group in _sentence_groups(unit.text, 0, len(unit.text), strip_marker=False):
                 text = " ".join(" ".join(unit.text[a:b].split()) for a, b in group)
                 passages.append(
-                    Passage(text, section, document.name, unit.start, unit.end, parents)
+                    (Passage(text, section, document.name, unit.start, unit.end, parents),
+                     unit.kind == "item")
                 )
             continue
         code = unit.kind == "code"
@@ -592,10 +620,42 @@ def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
             raw = " ".join(source[a:b] for a, b in group)
             text = " ".join(raw.split()) if code else _passage_text(raw, markdown=markdown)
             if text.strip():
-                passages.append(
-                    Passage(text, section, document.name, group[0][0], group[-1][1], parents)
-                )
-    return passages
+                passages.append((
+                    Passage(text, section, document.name, group[0][0], group[-1][1], parents),
+                    unit.kind == "item",
+                ))
+    return _pack(passages)
+
+
+def _pack(passages: list[tuple[Passage, bool]]) -> list[Passage]:
+    """The passages, each list item given its list (``MAX_LIST_CHARS`` at most) as context.
+
+    Consecutive items of one section form a list, headed by the passage just above when
+    that one introduces it (ends with ":"); a list longer than ``MAX_LIST_CHARS`` is cut into
+    runs that fit. A lone item, or any other passage, keeps its own text.
+    """
+    runs: list[list[Passage]] = []
+    is_list: list[bool] = []  # whether each run is a list (items, maybe with an intro)
+    for passage, is_item in passages:
+        last = runs[-1][-1] if runs else None
+        if (
+            is_item
+            and last is not None
+            and (is_list[-1] or last.text.endswith(":"))
+            and (last.document, last.section, last.parents)
+            == (passage.document, passage.section, passage.parents)
+            and sum(len(p.text) + 1 for p in runs[-1]) + len(passage.text) <= MAX_LIST_CHARS
+        ):
+            runs[-1].append(passage)
+            is_list[-1] = True
+        else:
+            runs.append([passage])
+            is_list.append(is_item)
+    out: list[Passage] = []
+    for run in runs:
+        context = "\n".join(p.text for p in run) if len(run) > 1 else ""
+        out.extend(replace(p, context=context) for p in run)
+    return out
 
 
 def _sentence_groups(

@@ -356,7 +356,9 @@ def openapi_spec() -> dict[str, Any]:
         "Answer": {
             "type": "object",
             "description": "QABot.ask(...).to_dict(). When found is false, answer, section, "
-                           "document and highlight are null and message says why.",
+                           "document and highlight are null and message says why. An answer "
+                           "from a list holds the list, one item a line; highlight is the "
+                           "item that matched.",
             "required": ["question", "found", "answer", "section", "document", "score",
                          "highlight", "alternatives", "message"],
             "additionalProperties": False,

@@ -14,7 +14,7 @@ from qabot import QABot
 from qabot.answer import MAX_QUESTION_LENGTH, MAX_TOP_K, Alternative, Answer
 from qabot.documents import CORPUS_ENV, Document
 from qabot.errors import CorpusError, QABotError, QuestionError
-from qabot.passages import split_sentences
+from qabot.passages import split_answer_sentences
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {
@@ -50,7 +50,7 @@ def check_shape(data: dict, passages_texts: set[str]) -> None:
 
 @pytest.fixture(scope="module")
 def texts(bot: QABot) -> set[str]:
-    return {p.text for p in bot.passages}
+    return {p.shown for p in bot.passages}
 
 
 # --- found -----------------------------------------------------------------------------
@@ -88,14 +88,14 @@ def test_highlight_is_a_sentence_of_the_answer(bot: QABot, question: str) -> Non
     assert result.found
     assert result.highlight
     assert result.highlight in result.answer
-    sentences = [result.answer[s:e] for s, e in split_sentences(result.answer)]
+    sentences = [result.answer[s:e] for s, e in split_answer_sentences(result.answer)]
     assert result.highlight in sentences or result.highlight == result.answer
 
 
 def test_answer_and_its_section_come_from_one_passage(bot: QABot) -> None:
     result = bot.ask("Who is the Director General of IOM?")
     assert result.found
-    matches = [p for p in bot.passages if p.text == result.answer]
+    matches = [p for p in bot.passages if p.shown == result.answer]
     assert matches and any(p.section == result.section for p in matches)
 
 
@@ -342,3 +342,45 @@ def test_a_number_no_passage_has_means_not_found(timeline_bot: QABot) -> None:
     assert not result.found
     assert result.answer is None and result.message
     assert len(result.alternatives) == 2
+
+
+# --- list items: matched alone, answered with their list -------------------------------
+
+SERVICES = Document(
+    "services.md",
+    "Port services",
+    "# Port services\n\n"
+    "## Pilots\n\n"
+    "Pilots guide ships into the harbour at any hour.\n\n"
+    "## Repairs\n\n"
+    "- The dry dock repairs hulls.\n"
+    "- The engine shop rebuilds diesel engines.\n"
+    "- The sail loft mends canvas sails.\n\n"
+    "## Storage\n\n"
+    "Warehouses store grain and timber for up to a year.\n",
+    "markdown",
+)
+
+
+@pytest.fixture(scope="module")
+def services_bot() -> QABot:
+    return QABot.from_documents([SERVICES])
+
+
+def test_an_item_is_answered_with_its_list_and_highlighted(services_bot: QABot) -> None:
+    result = services_bot.ask("Who rebuilds diesel engines?", top_k=3)
+    assert result.found and result.section == "Repairs"
+    assert result.answer == (
+        "The dry dock repairs hulls.\n"
+        "The engine shop rebuilds diesel engines.\n"
+        "The sail loft mends canvas sails."
+    )
+    assert result.highlight == "The engine shop rebuilds diesel engines."
+
+
+def test_a_list_is_offered_once_among_the_alternatives(services_bot: QABot) -> None:
+    result = services_bot.ask("What do the dry dock, the engine shop and the sail loft do?",
+                              top_k=5)
+    shown = [result.answer, *(a.answer for a in result.alternatives)]
+    assert len(shown) == len(set(shown))
+    assert shown.count(result.answer) == 1

@@ -13,8 +13,10 @@ import pytest
 
 from qabot.documents import Document, load_corpus, load_document
 from qabot.passages import (
+    MAX_LIST_CHARS,
     MAX_PASSAGE_CHARS,
     Passage,
+    split_answer_sentences,
     split_document,
     split_documents,
     split_sentences,
@@ -37,6 +39,13 @@ def check_invariants(doc: Document, passages: list[Passage]) -> None:
         assert p.document == doc.name
         assert 0 <= p.start < p.end <= len(doc.text), p
         assert p.start >= previous_start, f"out of document order: {p}"
+        if p.context:
+            # A list item's context is its list: whole lines, this item's among them.
+            assert p.text in p.context.split("\n"), p
+            assert len(p.context) <= max(MAX_LIST_CHARS, len(p.text)), p
+            assert p.shown == p.context
+        else:
+            assert p.shown == p.text
         previous_start = p.start
         if doc.format != "html":
             # The span is where the text came from: its first and last words are in it.
@@ -776,3 +785,92 @@ def test_hard_wrapped_prose_joins_into_one_passage(make_doc) -> None:
         ("Opening Hours", "The library opens at nine and closes at eight on weekdays, and opens "
                           "from ten until four on Saturdays. It is closed on Sundays."),
     ]
+
+
+# --- list items shown with their list --------------------------------------------------
+
+LIST_DOC = """Guide
+
+Services
+
+In 2020 the agency, which works in many countries, offered people on the move these services:
+
+  1. Helps migrants return home voluntarily.
+
+  2. Provides job training and education.
+
+  3. Gives legal aid to victims.
+
+Other work
+
+It also runs a research unit.
+
+  1. Publishes an annual report.
+"""
+
+
+def test_list_items_are_matched_alone_and_shown_with_their_list(make_doc) -> None:
+    passages = split(make_doc(LIST_DOC))
+    items = [p for p in passages if p.section == "Services"]
+    assert texts(items) == [
+        "In 2020 the agency, which works in many countries, offered people on the move these "
+        "services:",
+        "Helps migrants return home voluntarily.",
+        "Provides job training and education.",
+        "Gives legal aid to victims.",
+    ]
+    expected = "\n".join(texts(items))
+    assert all(p.context == expected for p in items)
+
+
+def test_a_list_does_not_take_a_paragraph_that_does_not_introduce_it(make_doc) -> None:
+    passages = split(make_doc(LIST_DOC))
+    other = [p for p in passages if p.section == "Other work"]
+    assert texts(other) == ["It also runs a research unit.", "Publishes an annual report."]
+    assert [p.context for p in other] == ["", ""]  # a lone item needs no context
+
+
+def test_a_paragraph_is_not_a_list(make_doc) -> None:
+    passages = split(make_doc("Notes\n\nFirst paragraph here.\n\nSecond paragraph here.\n"))
+    assert [p.context for p in passages] == ["", ""]
+
+
+def test_lists_do_not_run_across_headings(make_doc) -> None:
+    doc = make_doc("Guide\n\nA\n\n- one thing here\n- two things here\n\nB\n\n- three here\n")
+    passages = split(doc)
+    assert [(p.section, p.context) for p in passages] == [
+        ("A", "one thing here\ntwo things here"),
+        ("A", "one thing here\ntwo things here"),
+        ("B", ""),
+    ]
+
+
+def test_a_long_list_is_shown_in_runs_that_fit(make_doc) -> None:
+    items = [f"Item number {i} says something about topic {i} at some length." for i in range(30)]
+    doc = make_doc("Guide\n\nLong list\n\n" + "\n".join(f"- {t}" for t in items) + "\n")
+    passages = split(doc)
+    assert texts(passages) == items
+    contexts = list(dict.fromkeys(p.context for p in passages))
+    assert len(contexts) > 1
+    assert all(len(c) <= MAX_LIST_CHARS for c in contexts)
+    assert "\n".join(contexts).split("\n") == items  # every item in exactly one run
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("doc.md", "# Guide\n\n## Services\n\nWe offer:\n\n- Return help.\n- Job training.\n"),
+        ("doc.html", "<h1>Guide</h1><h2>Services</h2><p>We offer:</p>"
+                     "<ul><li>Return help.</li><li>Job training.</li></ul>"),
+    ],
+)
+def test_markdown_and_html_lists_carry_their_list(make_doc, name: str, source: str) -> None:
+    passages = split(make_doc(source, name))
+    assert texts(passages) == ["We offer:", "Return help.", "Job training."]
+    assert {p.context for p in passages} == {"We offer:\nReturn help.\nJob training."}
+
+
+def test_split_answer_sentences_ends_a_sentence_at_each_line() -> None:
+    text = "UNHCR (refugees)\nWHO (health). It helps.\nUNICEF"
+    assert [text[a:b] for a, b in split_answer_sentences(text)] == [
+        "UNHCR (refugees)", "WHO (health).", "It helps.", "UNICEF"]
