@@ -85,6 +85,7 @@ LEVERS: list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]] 
     ("- no coverage guard", patched(answer__MIN_COVERAGE=0.0)),
     ("- numbers in the question not required", patched(answer___NUMBER=re.compile(r"(?!x)x"))),
     ("- list items shown alone (no list context)", patched(passages__MAX_LIST_CHARS=0)),
+    ("- section match not blended in", patched(index__SECTION_WEIGHT=0.0)),
 ]
 
 

@@ -12,8 +12,11 @@ Two TF-IDF spaces are built over each passage's text together with its section h
 Both use sublinear tf (``1 + log tf``: a passage that repeats a word ten times is not ten
 times more relevant), smoothed idf (``ln((1 + n) / (1 + df)) + 1``: no zero division, no
 term fully ignored) and L2 normalisation, so a dot product is the cosine similarity.
-The score of a passage is ``((1 - CHAR_WEIGHT) * cos_words + CHAR_WEIGHT * cos_chars) *
-prior``, where the prior is 1 except for bibliography entries (``CITATION_WEIGHT``).
+A passage's match is ``(1 - CHAR_WEIGHT) * cos_words + CHAR_WEIGHT * cos_chars``. Its
+score blends that with the match of its whole section (every passage under the same
+heading, read as one text) at ``SECTION_WEIGHT``, times a prior that is 1 except for
+bibliography entries (``CITATION_WEIGHT``): a question whose words are spread over a
+section's passages then finds that section even when no single passage holds them all.
 
 An index is saved as ``index.npz`` (arrays only, loaded with ``allow_pickle=False``) and
 ``index.json`` (vocabularies, passages, the qabot version and the corpus hash); a saved
@@ -39,7 +42,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from .errors import IndexFormatError
 from .passages import Passage
 
-__all__ = ["CHAR_WEIGHT", "INDEX_FORMAT", "Hit", "PassageIndex", "analyze_words", "normalize"]
+__all__ = [
+    "CHAR_WEIGHT",
+    "INDEX_FORMAT",
+    "SECTION_WEIGHT",
+    "Hit",
+    "PassageIndex",
+    "analyze_words",
+    "normalize",
+    "section_texts",
+]
 
 CHAR_WEIGHT = 0.3
 #: Word features in more than this share of passages are dropped: the document's own
@@ -53,6 +65,8 @@ SPELLING_CUTOFF = 0.85
 #: line yet rarely answer a question about it, so their scores are scaled by this.
 CITATION_WEIGHT = 0.7
 _CITATION = re.compile(r"\(\d{4}[a-z]?\)\.\s+\S")
+#: Share of a passage's score that comes from its section's match as a whole.
+SECTION_WEIGHT = 0.3
 
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been
@@ -130,6 +144,24 @@ def passage_prior(passage: Passage) -> float:
     return CITATION_WEIGHT if _CITATION.search(passage.text[:200]) else 1.0
 
 
+def section_texts(passages: tuple[Passage, ...]) -> tuple[list[str], np.ndarray]:
+    """Each section's text (headings, then its passages) and each passage's section number.
+
+    A section is the passages of one document under one heading, in document order.
+    """
+    numbers: dict[tuple[str, str, tuple[str, ...]], int] = {}
+    texts: list[list[str]] = []
+    of = np.empty(len(passages), dtype=np.intp)
+    for i, p in enumerate(passages):
+        key = (p.document, p.section, p.parents)
+        if key not in numbers:
+            numbers[key] = len(texts)
+            texts.append([*p.parents, p.section])
+        of[i] = numbers[key]
+        texts[of[i]].append(p.text)
+    return ["\n".join(parts) for parts in texts], of
+
+
 @dataclass(frozen=True)
 class Hit:
     """A retrieved passage with its position in the index and its score."""
@@ -170,6 +202,9 @@ class PassageIndex:
         self._term_weight = {t: float(idf[i]) for t, i in vocabulary.items() if " " not in t}
         self._unseen_weight = float(idf.max()) if len(idf) else 1.0
         self._prior = np.array([passage_prior(p) for p in passages], dtype=np.float64)
+        sections, self._section_of = section_texts(passages)
+        self._section_words = word_vectorizer.transform(sections).tocsr()
+        self._section_chars = char_vectorizer.transform(sections).tocsr()
 
     @classmethod
     def build(cls, passages: tuple[Passage, ...] | list[Passage]) -> PassageIndex:
@@ -234,8 +269,11 @@ class PassageIndex:
         return sum(w for t, w in weights.items() if t in found) / total
 
     def scores(self, question: str) -> np.ndarray:
-        """The blended cosine score of every passage for ``question``."""
-        return self._blend(question, self._word_matrix, self._char_matrix) * self._prior
+        """The score of every passage for ``question``: its match blended with its section's."""
+        own = self._blend(question, self._word_matrix, self._char_matrix)
+        section = self._blend(question, self._section_words, self._section_chars)
+        blended = (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
+        return blended * self._prior
 
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""

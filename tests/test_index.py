@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import qabot.index as index_mod
 from qabot import QABot, __version__
 from qabot.answer import index_version
 from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError, QABotError
-from qabot.index import PassageIndex
+from qabot.index import PassageIndex, section_texts
 from qabot.passages import Passage
 
 PASSAGES = (
@@ -346,3 +347,40 @@ def test_from_documents_rebuilds_a_corrupt_index(tmp_path: Path, corrupt) -> Non
     assert error is None
     assert "Lisbon" in bot.ask("Where are the headquarters?").answer
     assert PassageIndex.load(index_dir, version=index_version(), corpus_hash=corpus_hash(docs))
+
+
+# --- section context -------------------------------------------------------------------
+
+
+def _at(text: str, section: str, start: int) -> Passage:
+    return Passage(text, section, "port.txt", start, start + len(text))
+
+
+# The same sentence stands in two sections; only the Harbour section also speaks of pilots.
+TWIN = (
+    _at("Tide tables are sold here.", "Shop", 0),
+    _at("Postcards and stamps are sold here too.", "Shop", 40),
+    _at("Tide tables are sold here.", "Harbour", 80),
+    _at("Pilot boats wait at the outer buoy.", "Harbour", 120),
+)
+
+
+def test_section_texts_group_passages_under_their_heading() -> None:
+    texts, section_of = section_texts(TWIN)
+    assert texts == [
+        "Shop\nTide tables are sold here.\nPostcards and stamps are sold here too.",
+        "Harbour\nTide tables are sold here.\nPilot boats wait at the outer buoy.",
+    ]
+    assert section_of.tolist() == [0, 0, 1, 1]
+
+
+def _tide_order(question: str) -> list[str]:
+    hits = PassageIndex.build(TWIN).search(question, len(TWIN))
+    return [h.passage.section for h in hits if h.passage.text.startswith("Tide")]
+
+
+def test_the_section_breaks_a_tie_between_equal_passages(monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "Where are tide tables for pilot boats sold?"
+    assert _tide_order(question) == ["Harbour", "Shop"]
+    monkeypatch.setattr(index_mod, "SECTION_WEIGHT", 0.0)
+    assert _tide_order(question) == ["Shop", "Harbour"]  # a tie, kept in corpus order
