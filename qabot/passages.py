@@ -47,6 +47,7 @@ __all__ = [
     "split_answer_sentences",
     "split_documents",
     "split_sentences",
+    "table_row_text",
 ]
 
 MAX_PASSAGE_CHARS = 700
@@ -419,13 +420,31 @@ def _markdown_table_rows(block: list[_Line]) -> list[_Unit] | None:
         return None
     if not _MD_TABLE_RULE.match(block[1].text):
         return None
+    header = _markdown_cells(block[0].text)
     units = []
     for line in block[2:]:
-        cells = [_clean_inline(c) for c in line.text.strip().strip("|").split("|")]
-        cells = [c for c in cells if c]
-        if cells:
-            units.append(_Unit("text", " - ".join(cells), line.start, line.end))
+        text = table_row_text(_markdown_cells(line.text), header)
+        if text:
+            units.append(_Unit("text", text, line.start, line.end))
     return units
+
+
+def _markdown_cells(line: str) -> list[str]:
+    return [_clean_inline(c) for c in line.strip().strip("|").split("|")]
+
+
+def table_row_text(cells: list[str], header: list[str] | None = None) -> str:
+    """A table row as one line of text, ``"first - Header: cell; Header: cell"``.
+
+    With three columns or more each cell after the first is named by its column's header,
+    so "2019 - 12 - 40" reads "2019 - Staff: 12; Offices: 40"; a two-column row is a key
+    and its value, "key - value". Empty cells are left out.
+    """
+    named = header is not None and len(header) == len(cells) and len(cells) >= 3
+    if named and cells[0] and all(header):
+        rest = "; ".join(f"{h}: {c}" for h, c in zip(header[1:], cells[1:], strict=True) if c)
+        return f"{cells[0]} - {rest}" if rest else cells[0]
+    return " - ".join(c for c in cells if c)
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -469,6 +488,7 @@ class _HTMLUnits(HTMLParser):
         self._row_start = 0
         self._cell: list[str] | None = None
         self._row_is_header = True
+        self._header: list[str] | None = None
         self._in_figcaption = 0
         self._block_tag = ""
 
@@ -500,6 +520,8 @@ class _HTMLUnits(HTMLParser):
             self._heading = tag
         elif tag == "figcaption":
             self._in_figcaption += 1
+        elif tag == "table":
+            self._header = None
         elif tag == "tr":
             self._row, self._row_start, self._row_is_header = [], self._offset(), True
         elif tag in ("td", "th") and self._row is not None:
@@ -515,13 +537,14 @@ class _HTMLUnits(HTMLParser):
             return
         end = self._offset() + len(tag) + 3
         if tag in ("td", "th") and self._cell is not None and self._row is not None:
-            cell = " ".join("".join(self._cell).split())
-            if cell:
-                self._row.append(cell)
+            self._row.append(" ".join("".join(self._cell).split()))
             self._cell = None
         elif tag == "tr" and self._row is not None:
-            if self._row and not self._row_is_header:
-                self.units.append(_Unit("text", " - ".join(self._row), self._row_start, end))
+            if self._row_is_header and any(self._row):
+                self._header = self._row
+            elif any(self._row):
+                text = table_row_text(self._row, self._header)
+                self.units.append(_Unit("text", text, self._row_start, end))
             self._row = None
         elif tag in _HTML_HEADINGS or tag in _HTML_BLOCKS:
             self._flush(end)
