@@ -270,21 +270,30 @@ class PassageIndex:
 
     def scores(self, question: str) -> np.ndarray:
         """The score of every passage for ``question``: its match blended with its section's."""
-        own = self._blend(question, self._word_matrix, self._char_matrix)
-        section = self._blend(question, self._section_words, self._section_chars)
+        query = self._query(question)
+        own = self._blend(query, self._word_matrix, self._char_matrix)
+        section = self._blend(query, self._section_words, self._section_chars)
         blended = (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
         return blended * self._prior
 
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
-        return self._blend(question, self._word_vectorizer.transform(texts),
+        return self._blend(self._query(question), self._word_vectorizer.transform(texts),
                            self._char_vectorizer.transform(texts))
 
-    def _blend(self, question: str, words: sp.spmatrix, chars: sp.spmatrix) -> np.ndarray:
+    def _query(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """The question's word and character TF-IDF vectors, dense (a sparse matrix times a
+        dense vector is far cheaper than sparse times sparse)."""
+        word = self._word_vectorizer.transform([question]).toarray().ravel()
+        char = self._char_vectorizer.transform([question]).toarray().ravel()
+        return word, char
+
+    @staticmethod
+    def _blend(query: tuple[np.ndarray, np.ndarray], words: sp.spmatrix,
+               chars: sp.spmatrix) -> np.ndarray:
         """``(1 - CHAR_WEIGHT) * cos_words + CHAR_WEIGHT * cos_chars`` for each row."""
-        word = (words @ self._word_vectorizer.transform([question]).T).toarray().ravel()
-        char = (chars @ self._char_vectorizer.transform([question]).T).toarray().ravel()
-        return (1.0 - CHAR_WEIGHT) * word + CHAR_WEIGHT * char
+        word, char = query
+        return (1.0 - CHAR_WEIGHT) * (words @ word) + CHAR_WEIGHT * (chars @ char)
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The ``k`` best passages, best first (ties keep corpus order)."""
