@@ -14,8 +14,11 @@ Rules for plain text (blocks are runs of non-blank lines):
 * **FAQ entries** ``+ Question? >`` are headings named by the question; the answer
   paragraph that follows is a passage under it.
 * **Tables** flattened one cell per line (a block whose first two lines are short column
-  labels, then label lines each followed by value lines) become one passage per row,
-  reading ``key - value``.
+  labels, then label lines each followed by value lines; or, without the header, at least
+  three short key lines each followed by a longer value line, as in a year-by-year
+  timeline) become one passage per row, reading ``key - value``, shown with the rest of
+  the table like a list's items. Markdown and HTML tables of three columns or more name
+  each cell by its header: ``key - Header: value; Header: value``.
 * **List items** (bullets, ``1.`` numbers) are one passage each, label kept, and carry
   their list (with the line introducing it, if it ends with ":") as ``context``; wrapped
   lines of a paragraph or item are joined (a line joins the one above when that one stops
@@ -265,10 +268,10 @@ def _is_cell_label(s: str, max_words: int) -> bool:
 
 def _table_rows(block: list[_Line]) -> list[tuple[_Line, list[_Line]]] | None:
     """Rows ``(key line, value lines)`` when the block is a table flattened one cell a line."""
-    if len(block) < 4 or not (
-        _is_cell_label(block[0].text, 4) and _is_cell_label(block[1].text, 4)
-    ):
+    if len(block) < 4:
         return None
+    if not (_is_cell_label(block[0].text, 4) and _is_cell_label(block[1].text, 4)):
+        return _headerless_rows(block)
     rows: list[tuple[_Line, list[_Line]]] = []
     cells = block[2:]
     if len(cells) >= 4 and len(cells) % 2 == 0 and all(_is_cell_label(c.text, 10) for c in cells):
@@ -286,6 +289,22 @@ def _table_rows(block: list[_Line]) -> list[tuple[_Line, list[_Line]]] | None:
     if not rows or any(not values for _, values in rows):
         return None
     return rows
+
+
+def _headerless_rows(block: list[_Line]) -> list[tuple[_Line, list[_Line]]] | None:
+    """Rows of a two-column table without a header row: short key lines ("1917",
+    "Founded") each followed by one longer value line, at least three such pairs."""
+    if len(block) < 6 or len(block) % 2:
+        return None
+    keys, values = block[0::2], block[1::2]
+    if not all(_is_cell_label(k.text, 4) for k in keys):
+        return None
+    if any(_is_marker_line(v.text) or len(v.text.strip()) <= len(k.text.strip())
+           for k, v in zip(keys, values, strict=True)):
+        return None
+    if sum(_is_cell_label(v.text, 4) for v in values) > len(values) // 2:
+        return None  # values as short as keys: a list of short lines, not a table
+    return [(k, [v]) for k, v in zip(keys, values, strict=True)]
 
 
 def _text_units(text: str, *, markdown: bool) -> list[_Unit]:
@@ -374,7 +393,7 @@ def _content_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator
         if rows is not None:
             for key, values in rows:
                 value = _join_cells(v.text.strip().lstrip("-").strip() for v in values)
-                yield _Unit("text", f"{' '.join(key.text.split())} - {value}", key.start,
+                yield _Unit("item", f"{' '.join(key.text.split())} - {value}", key.start,
                             values[-1].end)
             return
     # Items: a marker line starts an item; other lines continue the current item when

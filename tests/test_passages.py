@@ -920,3 +920,42 @@ def test_rows_of_a_wide_table_name_each_cell_by_its_column(
 )
 def test_table_row_text(cells: list[str], header: list[str] | None, expected: str) -> None:
     assert table_row_text(cells, header) == expected
+
+
+# --- tables without a header row -------------------------------------------------------
+
+TIMELINE_TXT = """History
+
+Timeline
+
+1863
+The committee is set up in Geneva.
+1864
+Twelve states sign the first convention.
+1876
+The committee takes its present name.
+"""
+
+
+def test_a_headerless_key_value_table_keeps_every_row(make_doc) -> None:
+    passages = split(make_doc(TIMELINE_TXT))
+    assert texts(passages) == [
+        "1863 - The committee is set up in Geneva.",
+        "1864 - Twelve states sign the first convention.",
+        "1876 - The committee takes its present name.",
+    ]
+    # The rows read together as one table.
+    assert {p.context for p in passages} == {"\n".join(texts(passages))}
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "Apples\nPears\nPlums\nFigs\nDates\nLimes\n",  # short lines: a list, not a table
+        "1863\nSet up.\n1864\nSigned.\n",  # two pairs only
+        "1863\nThe committee is set up.\n1864\n- Twelve states sign.\n1876\nRenamed today.\n",
+    ],
+)
+def test_blocks_that_are_not_headerless_tables(make_doc, block: str) -> None:
+    passages = split(make_doc("Doc\n\nPart\n\n" + block))
+    assert not any(re.match(r"\d{4} - ", p.text) for p in passages)
