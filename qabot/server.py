@@ -142,7 +142,7 @@ def _chat() -> Response:
 def _health() -> Response:
     bot = _bot()
     return jsonify(status="ok", version=__version__, documents=len(bot.documents),
-                   passages=len(bot.passages))
+                   passages=len(bot.passages), threshold=bot.threshold)
 
 
 def _sections() -> Response:
@@ -377,13 +377,15 @@ def openapi_spec() -> dict[str, Any]:
         },
         "Health": {
             "type": "object",
-            "required": ["status", "version", "documents", "passages"],
+            "required": ["status", "version", "documents", "passages", "threshold"],
             "additionalProperties": False,
             "properties": {
                 "status": {"const": "ok"},
                 "version": {"type": "string"},
                 "documents": {"type": "integer", "minimum": 1},
                 "passages": {"type": "integer", "minimum": 1},
+                "threshold": {"type": "number", "minimum": 0,
+                              "description": "The lowest score answered with found true."},
             },
         },
         "Sections": {

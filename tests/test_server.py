@@ -109,7 +109,8 @@ def test_health(client: FlaskClient, bot: QABot) -> None:
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "version": __version__,
                                    "documents": len(bot.documents),
-                                   "passages": len(bot.passages)}
+                                   "passages": len(bot.passages),
+                                   "threshold": bot.threshold}
     jsonschema.validate(response.get_json(), _schema("Health"))
 
 

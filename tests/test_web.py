@@ -477,3 +477,20 @@ def test_screenshots_light_and_dark(chat: Page) -> None:
             page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
             _shot(page, f"{device}-{scheme}")
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+@pytest.mark.parametrize(("threshold", "band"), [(0.01, "High"), (0.9, "Low")])
+def test_confidence_is_drawn_relative_to_the_servers_threshold(
+    page: Page, server_url: str, threshold: float, band: str
+) -> None:
+    def health(route) -> None:  # type: ignore[no-untyped-def]
+        body = {"status": "ok", "version": "x", "documents": 1, "passages": 1,
+                "threshold": threshold}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route("**/api/health", health)
+    page.goto(server_url + "/")
+    expect(page.locator("#corpus-stats")).to_be_visible()  # health has been read
+    _ask(page, HQ_QUESTION)
+    answer = page.locator("#log .bubble-answer")
+    expect(answer.locator(".confidence-label")).to_have_text(f"{band} confidence")

@@ -70,15 +70,15 @@
     return `Tell me about ${topic}`;
   }
 
-  /* Confidence bands for the score (cosine similarity of the question and the passage, 0..1).
-   * The engine offers an answer from 0.08 on; a clear hit on this corpus scores 0.3 and more. */
-  const HIGH_CONFIDENCE = 0.3;
-  const MEDIUM_CONFIDENCE = 0.15;
+  /* Confidence bands for the score (cosine similarity of the question and the passage, 0..1),
+   * relative to the engine's answer threshold (GET /api/health): from 1.2x the threshold a
+   * match is Medium, from 2.4x High. 0.13 is the engine's default until health answers. */
+  let answerThreshold = 0.13;
 
   function confidenceOf(score) {
     const s = asScore(score);
-    if (s >= HIGH_CONFIDENCE) return { level: "high", label: "High", dots: 3 };
-    if (s >= MEDIUM_CONFIDENCE) return { level: "medium", label: "Medium", dots: 2 };
+    if (s >= 2.4 * answerThreshold) return { level: "high", label: "High", dots: 3 };
+    if (s >= 1.2 * answerThreshold) return { level: "medium", label: "Medium", dots: 2 };
     return { level: "low", label: "Low", dots: 1 };
   }
 
@@ -466,6 +466,8 @@
       const h = await response.json();
       const docs = Number(h && h.documents);
       const passages = Number(h && h.passages);
+      const threshold = Number(h && h.threshold);
+      if (Number.isFinite(threshold) && threshold > 0) answerThreshold = threshold;
       if (Number.isFinite(docs) && Number.isFinite(passages)) {
         els.corpusStats.textContent = `Searching ${passages} passage${passages === 1 ? "" : "s"} in ${docs} document${docs === 1 ? "" : "s"}.`;
         els.corpusStats.hidden = false;
