@@ -59,7 +59,7 @@ CHAR_WEIGHT = 0.3
 #: than "the" does, and short passages that merely name it would otherwise win.
 MAX_WORD_DF = 0.5
 MIN_PASSAGES_FOR_MAX_DF = 20
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 SPELLING_CUTOFF = 0.85
 #: Bibliography entries ("Betts, A. (2006). Title. Publisher.") name the subject in every
 #: line yet rarely answer a question about it, so their scores are scaled by this.
@@ -181,6 +181,7 @@ class PassageIndex:
         word_matrix: sp.csr_matrix,
         char_vectorizer: TfidfVectorizer,
         char_matrix: sp.csr_matrix,
+        section_matrices: tuple[sp.csr_matrix, sp.csr_matrix] | None = None,
     ) -> None:
         self.passages = passages
         self._word_vectorizer = word_vectorizer
@@ -202,9 +203,14 @@ class PassageIndex:
         self._term_weight = {t: float(idf[i]) for t, i in vocabulary.items() if " " not in t}
         self._unseen_weight = float(idf.max()) if len(idf) else 1.0
         self._prior = np.array([passage_prior(p) for p in passages], dtype=np.float64)
+        # The sections' TF-IDF rows cost a second pass over the text: saved with the index.
         sections, self._section_of = section_texts(passages)
-        self._section_words = word_vectorizer.transform(sections).tocsr()
-        self._section_chars = char_vectorizer.transform(sections).tocsr()
+        if section_matrices is None:
+            section_matrices = (word_vectorizer.transform(sections).tocsr(),
+                                char_vectorizer.transform(sections).tocsr())
+        self._section_words, self._section_chars = section_matrices
+        if not (self._section_words.shape[0] == self._section_chars.shape[0] == len(sections)):
+            raise IndexFormatError("section matrices do not match the passages' sections")
 
     @classmethod
     def build(cls, passages: tuple[Passage, ...] | list[Passage]) -> PassageIndex:
@@ -332,6 +338,12 @@ class PassageIndex:
             arrays[f"{name}_indptr"] = matrix.indptr
             arrays[f"{name}_shape"] = np.array(matrix.shape, dtype=np.int64)
             arrays[f"{name}_idf"] = vectorizer.idf_
+        for name, matrix in (("section_word", self._section_words),
+                             ("section_char", self._section_chars)):
+            arrays[f"{name}_data"] = matrix.data
+            arrays[f"{name}_indices"] = matrix.indices
+            arrays[f"{name}_indptr"] = matrix.indptr
+            arrays[f"{name}_shape"] = np.array(matrix.shape, dtype=np.int64)
         np.savez_compressed(directory / "index.npz", **arrays)
         meta = {
             "format": INDEX_FORMAT,
@@ -357,17 +369,16 @@ class PassageIndex:
                 Passage(**{**p, "parents": tuple(p.get("parents", ()))}) for p in meta["passages"]
             )
             with np.load(directory / "index.npz", allow_pickle=False) as arrays:
-                parts = {}
-                for name in ("word", "char"):
-                    shape = tuple(int(x) for x in arrays[f"{name}_shape"])
-                    parts[name] = (
-                        sp.csr_matrix(
-                            (arrays[f"{name}_data"], arrays[f"{name}_indices"],
-                             arrays[f"{name}_indptr"]),
-                            shape=shape,
-                        ),
-                        np.asarray(arrays[f"{name}_idf"]),
+                matrices = {
+                    name: sp.csr_matrix(
+                        (arrays[f"{name}_data"], arrays[f"{name}_indices"],
+                         arrays[f"{name}_indptr"]),
+                        shape=tuple(int(x) for x in arrays[f"{name}_shape"]),
                     )
+                    for name in ("word", "char", "section_word", "section_char")
+                }
+                parts = {name: (matrices[name], np.asarray(arrays[f"{name}_idf"]))
+                         for name in ("word", "char")}
             word_vectorizer = _word_vectorizer(meta["word_vocabulary"])
             word_vectorizer.idf_ = parts["word"][1]
             char_vectorizer = _char_vectorizer(meta["char_vocabulary"])
@@ -380,7 +391,11 @@ class PassageIndex:
         for name, (matrix, _) in parts.items():
             if matrix.shape[0] != len(passages):
                 raise IndexFormatError(f"{directory}: {name} matrix does not match passages")
-        return cls(passages, word_vectorizer, parts["word"][0], char_vectorizer, parts["char"][0])
+        try:
+            return cls(passages, word_vectorizer, parts["word"][0], char_vectorizer,
+                       parts["char"][0], (matrices["section_word"], matrices["section_char"]))
+        except IndexFormatError as exc:
+            raise IndexFormatError(f"{directory}: {exc}") from None
 
 
 def _plain_vocabulary(vectorizer: TfidfVectorizer) -> dict[str, int]:

@@ -202,6 +202,22 @@ def _drop_array(d: Path) -> None:
     np.savez(d / "index.npz", **kept)
 
 
+def _drop_section_array(d: Path) -> None:
+    with np.load(d / "index.npz", allow_pickle=False) as arrays:
+        kept = {n: arrays[n] for n in arrays.files if not n.startswith("section_char")}
+    np.savez(d / "index.npz", **kept)
+
+
+def _section_rows_do_not_match(d: Path) -> None:
+    with np.load(d / "index.npz", allow_pickle=False) as arrays:
+        kept = {n: arrays[n] for n in arrays.files}
+    rows, cols = kept["section_word_shape"]
+    kept["section_word_shape"] = np.array([rows + 1, cols], dtype=np.int64)
+    kept["section_word_indptr"] = np.append(kept["section_word_indptr"],
+                                            kept["section_word_indptr"][-1])
+    np.savez(d / "index.npz", **kept)
+
+
 def _drop_passage(d: Path) -> None:
     meta = json.loads((d / "index.json").read_text("utf-8"))
     meta["passages"] = meta["passages"][:-1]
@@ -229,6 +245,8 @@ CORRUPTIONS = [
         id="truncated-npz",
     ),
     pytest.param(_drop_array, id="npz-missing-array"),
+    pytest.param(_drop_section_array, id="npz-missing-section-array"),
+    pytest.param(_section_rows_do_not_match, id="sections-do-not-match-passages"),
     pytest.param(_drop_passage, id="passages-do-not-match-matrix"),
     pytest.param(_bad_passage, id="malformed-passage"),
 ]
