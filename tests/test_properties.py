@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from qabot import QABot, QuestionError
 from qabot.documents import Document
-from qabot.passages import MAX_PASSAGE_CHARS, split_document
+from qabot.passages import MAX_LIST_CHARS, MAX_PASSAGE_CHARS, split_document
 
 WORDS = st.sampled_from(
     "the harbour board opened a ferry terminal in 1990 . , : ; ? ! ( ) - + > • 1. (ii) "
@@ -43,6 +43,9 @@ def test_any_document_splits_into_valid_passages(text: str, fmt: tuple[str, str]
         assert 0 <= p.start < p.end <= len(text)
         assert p.start >= previous_start
         previous_start = p.start
+        # A list item is shown with its list: whole lines, the item's own among them.
+        assert p.text in p.shown.split("\n")
+        assert len(p.shown) <= max(MAX_LIST_CHARS, len(p.text))
         # Parts are bounded unless a single sentence is longer than the bound.
         if len(p.text) > MAX_PASSAGE_CHARS:
             assert len(text[p.start : p.end]) >= len(p.text) * 0.5
@@ -64,6 +67,8 @@ def test_any_question_gets_a_valid_reply_or_a_question_error(
     assert set(data) == {"question", "found", "answer", "section", "document", "score",
                          "highlight", "alternatives", "message"}
     assert len(data["alternatives"]) <= top_k
+    shown = [a["answer"] for a in data["alternatives"]] + [data["answer"]] * data["found"]
+    assert len(shown) == len(set(shown))  # a passage or list is offered once
     if data["found"]:
         assert data["answer"] and data["section"] and data["highlight"] in data["answer"]
     else:
