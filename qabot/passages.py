@@ -201,6 +201,8 @@ _BULLET = re.compile(r"^(?P<indent>\s*)(?P<marker>[•●◦▪▫‣⁃∙·*\-
 _NUMBERED = re.compile(r"^(?P<indent>\s*)(?P<marker>\d{1,3}[.)]|[a-z][.)]|[A-Z]\))\s+(?=\S)")
 _ENUMERATED_HEADING = re.compile(r"^\(\s*(?:[ivxlcdm]+|[a-z]|\d{1,2})\s*\)\s+\S", re.I)
 _MD_HEADING = re.compile(r"^\s{0,3}(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
+_MD_SETEXT = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
+_MD_THEMATIC_BREAK = re.compile(r"^\s{0,3}(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,})$")
 _MD_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _SENTENCE_FINAL = (".", "!", ",", ";")
@@ -339,18 +341,33 @@ def _split_fences(lines: list[_Line]) -> list[tuple[bool, list[_Line]]]:
 
 def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_Unit]:
     if markdown:
-        # ATX headings split a block wherever they stand.
+        # ATX headings split a block wherever they stand; a setext heading is a line
+        # underlined by "===" (level 1) or "---" (level 2); a thematic break is dropped.
         rest: list[_Line] = []
-        for line in block:
+        skip_next = False
+        for i, line in enumerate(block):
+            if skip_next:
+                skip_next = False
+                continue
             match = _MD_HEADING.match(line.text)
-            if match:
+            underline = _MD_SETEXT.match(block[i + 1].text) if i + 1 < len(block) else None
+            if match or (underline and line.text.strip() and not _is_marker_line(line.text)):
                 if rest:
                     yield from _content_units(rest, text, markdown=True)
                     rest = []
-                heading = _clean_inline(match.group("text"))
+                if match:
+                    heading = _clean_inline(match.group("text"))
+                    level = len(match.group("hashes"))
+                else:
+                    heading = _clean_inline(line.text.strip())
+                    level = 1 if "=" in underline.group(0) else 2
+                    skip_next = True
                 if heading:
-                    yield _Unit("heading", heading, line.start, line.end,
-                                len(match.group("hashes")))
+                    yield _Unit("heading", heading, line.start, line.end, level)
+            elif _MD_THEMATIC_BREAK.match(line.text):
+                if rest:
+                    yield from _content_units(rest, text, markdown=True)
+                    rest = []
             else:
                 rest.append(line)
         if rest:

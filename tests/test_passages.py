@@ -959,3 +959,33 @@ def test_a_headerless_key_value_table_keeps_every_row(make_doc) -> None:
 def test_blocks_that_are_not_headerless_tables(make_doc, block: str) -> None:
     passages = split(make_doc("Doc\n\nPart\n\n" + block))
     assert not any(re.match(r"\d{4} - ", p.text) for p in passages)
+
+
+# --- Markdown setext headings and thematic breaks --------------------------------------
+
+
+def test_markdown_setext_headings_nest_like_atx_ones(make_doc) -> None:
+    source = (
+        "Project\n=======\n\nIntro text about the project.\n\n"
+        "Installation\n------------\n\nRun pip install project.\n\n"
+        "Usage\n---\n\nCall project.run() to start.\n"
+    )
+    passages = split(make_doc(source, "doc.md"))
+    assert [(p.parents, p.section, p.text) for p in passages] == [
+        ((), "Project", "Intro text about the project."),
+        (("Project",), "Installation", "Run pip install project."),
+        (("Project",), "Usage", "Call project.run() to start."),
+    ]
+
+
+@pytest.mark.parametrize("rule", ["---", "***", "___", "- - -", " * * *"])
+def test_markdown_thematic_breaks_are_not_passages(make_doc, rule: str) -> None:
+    passages = split(make_doc(f"# Doc\n\nFirst part here.\n\n{rule}\n\nSecond part here.\n",
+                              "doc.md"))
+    assert texts(passages) == ["First part here.", "Second part here."]
+
+
+def test_a_list_item_above_a_rule_stays_an_item(make_doc) -> None:
+    passages = split(make_doc("# Doc\n\n- first item here\n- second item here\n---\n", "doc.md"))
+    assert texts(passages) == ["first item here", "second item here"]
+    assert {p.section for p in passages} == {"Doc"}
