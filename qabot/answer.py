@@ -73,9 +73,11 @@ class Alternative:
 class Answer:
     """The reply to one question; :meth:`to_dict` is the JSON shape everywhere.
 
-    When ``found`` is false, ``answer``, ``section``, ``document`` and ``highlight`` are
+    ``answer`` is the passage as shown (:attr:`Passage.shown`): for an item of a list, the
+    whole list, one item a line, with ``highlight`` the sentence that matched. When
+    ``found`` is false, ``answer``, ``section``, ``document`` and ``highlight`` are
     ``None``, ``message`` says why, and ``alternatives`` lists the nearest passages.
-    ``score`` is the best passage's score in both cases.
+    ``score`` is the best passage's score in both cases. No passage or list is offered twice.
     """
 
     question: str
