@@ -229,9 +229,7 @@ class QABot:
             return Answer(question, False, None, None, None, 0.0, None, (), chat)
         query = self.index.correct_spelling(question)
         numbers = _NUMBER.findall(query)
-        # A list's items share one shown answer, so more hits are fetched than shown.
-        depth = max(2 * top_k, NUMBER_SEARCH_DEPTH if numbers else 0)
-        hits = _distinct(self.index.search(query, depth))
+        hits = self._distinct_hits(query, max(top_k, NUMBER_SEARCH_DEPTH if numbers else 0))
         # A number in the question ("in 2018") must be in the answer: the best passage
         # that has every one of them is the candidate, however far down it ranks.
         best = next((h for h in hits if _has_numbers(h.passage, numbers)), None)
@@ -247,6 +245,16 @@ class QABot:
         return Answer(question, True, p.shown, p.section, p.document, best.score,
                       self.highlight(query, p.text),
                       tuple(_alternative(h) for h in others), None)
+
+    def _distinct_hits(self, query: str, count: int) -> list[Hit]:
+        """At least ``count`` hits with distinct shown answers (fewer only when the corpus
+        has fewer): a list's items share one answer, so more are fetched until enough."""
+        depth = 2 * count
+        while True:
+            hits = _distinct(self.index.search(query, depth))
+            if len(hits) >= count or depth >= len(self.index):
+                return hits
+            depth *= 2
 
     def highlight(self, question: str, text: str) -> str:
         """The sentence of ``text`` most similar to ``question`` (the whole text if one)."""

@@ -384,3 +384,13 @@ def test_a_list_is_offered_once_among_the_alternatives(services_bot: QABot) -> N
     shown = [result.answer, *(a.answer for a in result.alternatives)]
     assert len(shown) == len(set(shown))
     assert shown.count(result.answer) == 1
+
+
+def test_a_long_list_of_matches_still_leaves_room_for_other_alternatives() -> None:
+    items = "\n".join(f"- Pier {i} has a crane." for i in range(12))
+    doc = Document("port.md", "Port", f"# Port\n\n## Piers\n\n{items}\n\n## Cranes\n\n"
+                   "The crane company services every crane at night.\n\n## Tugs\n\n"
+                   "Tugs push ships and a crane barge.\n", "markdown")
+    result = QABot.from_documents([doc]).ask("Which pier has a crane?", top_k=3)
+    assert result.found and result.section == "Piers"
+    assert [a.section for a in result.alternatives] == ["Cranes", "Tugs"]
