@@ -11,8 +11,11 @@ Rules for plain text (blocks are runs of non-blank lines):
   end like a sentence (``.``, ``!``, ``,`` or ``;``), e.g. "Overview", "(ii) Health",
   "1951-1989: Early Years", "What is X?". A short line atop a block is a heading too
   when what follows is clearly longer or a list.
+* **Numbered headings**: a numbered line standing alone, unindented and heading-shaped
+  ("2. How to Apply"), between blocks that are not list items, is a heading.
 * **FAQ entries** ``+ Question? >`` are headings named by the question; the answer
-  paragraph that follows is a passage under it.
+  paragraph that follows is a passage under it. So is a block written ``Q: ...?`` then
+  ``A: ...`` (or ``Question:`` / ``Answer:``).
 * **Tables** flattened one cell per line (a block whose first two lines are short column
   labels, then label lines each followed by value lines; or, without the header, at least
   three short key lines each followed by a longer value line, as in a year-by-year
@@ -320,9 +323,48 @@ def _text_units(text: str, *, markdown: bool) -> list[_Unit]:
             if content:
                 units.append(_Unit("code", "", content[0].start, content[-1].end))
             continue
-        for block in _blocks(segment):
-            units.extend(_block_units(block, text, markdown=markdown))
+        blocks = _blocks(segment)
+        for i, block in enumerate(blocks):
+            if not markdown and _is_numbered_heading(blocks, i):
+                line = block[0]
+                units.append(_Unit("heading", " ".join(line.text.split()), line.start, line.end))
+            else:
+                units.extend(_block_units(block, text, markdown=markdown))
     return units
+
+
+_QA_QUESTION = re.compile(r"^\s*(?:Q|Question)\s*[:.]\s+(?=\S)", re.I)
+_QA_ANSWER = re.compile(r"^\s*(?:A|Answer)\s*[:.]\s+(?=\S)", re.I)
+
+
+def _question_and_answer(block: list[_Line]) -> tuple[str, str] | None:
+    """``(question, answer)`` for a block written "Q: ...?" then "A: ..." lines."""
+    question = _QA_QUESTION.match(block[0].text)
+    starts = [i for i, ln in enumerate(block) if i > 0 and _QA_ANSWER.match(ln.text)]
+    if question is None or not starts:
+        return None
+    cut = starts[0]
+    asked = " ".join(" ".join(ln.text for ln in block[:cut])[question.end():].split())
+    first_answer = block[cut].text[_QA_ANSWER.match(block[cut].text).end():]
+    answer = " ".join(" ".join([first_answer, *(ln.text for ln in block[cut + 1:])]).split())
+    if not asked or not answer:
+        return None
+    return asked, answer
+
+
+def _is_numbered_heading(blocks: list[list[_Line]], i: int) -> bool:
+    """A numbered line standing alone, unindented and heading-shaped ("2. How to Apply"),
+    between blocks that are not list items: a numbered section heading, not a list."""
+    block = blocks[i]
+    line = block[0].text
+    marker = _NUMBERED.match(line)
+    if len(block) != 1 or marker is None or line[:1].isspace():
+        return False
+    if not _is_heading_text(line[marker.end():]):
+        return False
+    before = blocks[i - 1][0].text if i > 0 else ""
+    after = blocks[i + 1][0].text if i + 1 < len(blocks) else None
+    return after is not None and not _is_marker_line(before) and not _is_marker_line(after)
 
 
 def _split_fences(lines: list[_Line]) -> list[tuple[bool, list[_Line]]]:
@@ -379,6 +421,12 @@ def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_
         yield _Unit("heading", " ".join(faq.group("q").split()), first.start, first.end, -1)
         if len(block) > 1:
             yield from _content_units(block[1:], text, markdown=False)
+        return
+    qa = _question_and_answer(block)
+    if qa is not None:
+        question, answer = qa
+        yield _Unit("heading", question, first.start, first.end, -1)
+        yield _Unit("text", answer, block[0].start, block[-1].end)
         return
     if len(block) == 1:
         if _is_heading_text(first.text) and not is_noise(first.text):

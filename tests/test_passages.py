@@ -989,3 +989,55 @@ def test_a_list_item_above_a_rule_stays_an_item(make_doc) -> None:
     passages = split(make_doc("# Doc\n\n- first item here\n- second item here\n---\n", "doc.md"))
     assert texts(passages) == ["first item here", "second item here"]
     assert {p.section for p in passages} == {"Doc"}
+
+
+# --- numbered section headings and Q:/A: entries ---------------------------------------
+
+NUMBERED_DOC = """Guide to Kettles
+
+1. Introduction
+
+Kettles boil water for tea and coffee in most homes.
+
+2. How to Descale a Kettle
+
+Fill it with vinegar and water, boil, and rinse well after an hour.
+
+3. Questions
+
+Q: How long does a kettle last?
+A: Most kettles last four to five years,
+depending on use.
+
+Question: Can I boil milk in a kettle?
+Answer: No, milk burns onto the element.
+"""
+
+
+def test_numbered_lines_standing_alone_between_paragraphs_are_headings(make_doc) -> None:
+    passages = split(make_doc(NUMBERED_DOC))
+    assert [(p.section, p.text) for p in passages][:2] == [
+        ("1. Introduction", "Kettles boil water for tea and coffee in most homes."),
+        ("2. How to Descale a Kettle",
+         "Fill it with vinegar and water, boil, and rinse well after an hour."),
+    ]
+
+
+def test_q_and_a_entries_are_sections_named_by_their_question(make_doc) -> None:
+    passages = split(make_doc(NUMBERED_DOC))
+    assert [(p.parents[-1], p.section, p.text) for p in passages][2:] == [
+        ("3. Questions", "How long does a kettle last?",
+         "Most kettles last four to five years, depending on use."),
+        ("3. Questions", "Can I boil milk in a kettle?", "No, milk burns onto the element."),
+    ]
+
+
+def test_a_numbered_list_with_blank_lines_stays_a_list(make_doc) -> None:
+    doc = make_doc("Guide\n\nPartners\n\n"
+                   "In 2016 it became a related agency of the United Nations and now works "
+                   "with agencies such as:\n\n1. UNHCR (refugees)\n\n"
+                   "2. UNICEF (children)\n\n3. WHO (health)\n\nTogether they help migrants.\n")
+    passages = split(doc)
+    assert {p.section for p in passages} == {"Partners"}
+    assert "1. UNHCR (refugees)" not in {p.section for p in passages}
+    assert texts(passages)[1:4] == ["UNHCR (refugees)", "UNICEF (children)", "WHO (health)"]
