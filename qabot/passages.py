@@ -29,7 +29,8 @@ Rules for plain text (blocks are runs of non-blank lines):
 * **Captions** ("This image shows ...") and page boilerplate ("Leave a Comment",
   "Hope you liked this article ...") are dropped, sentence by sentence.
 * **Long paragraphs** are split at sentence boundaries into near-equal parts of at most
-  ``MAX_PASSAGE_CHARS`` characters.
+  ``MAX_PASSAGE_CHARS`` characters; a "sentence" longer than that which spans several
+  lines (short lines without full stops) is cut at its line breaks.
 
 A passage's ``section`` is the nearest heading above it, else the document's title.
 """
@@ -780,7 +781,7 @@ def _sentence_groups(
         raw = source[start:end]
     if _CAPTION.match(raw.strip()):
         return []  # a caption's later sentences describe the picture too
-    sentences = [(start + a, start + b) for a, b in split_sentences(raw)
+    sentences = [(start + a, start + b) for a, b in _bounded_sentences(raw)
                  if not is_noise(raw[a:b])]
     if not sentences:
         return []
@@ -796,6 +797,24 @@ def _sentence_groups(
         groups[-1].append((a, b))
         size += b - a + 1
     return groups
+
+
+def _bounded_sentences(raw: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``raw``; one longer than ``MAX_PASSAGE_CHARS`` that runs over
+    several lines (short lines with no full stops, such as "Step 3: ...") is cut at them."""
+    spans: list[tuple[int, int]] = []
+    for a, b in split_sentences(raw):
+        if b - a <= MAX_PASSAGE_CHARS or "\n" not in raw[a:b]:
+            spans.append((a, b))
+            continue
+        pos = a
+        for line in raw[a:b].split("\n"):
+            stripped = line.strip()
+            if stripped:
+                first = pos + line.index(stripped[0])
+                spans.append((first, first + len(stripped)))
+            pos += len(line) + 1
+    return spans
 
 
 def _strip_marker(s: str) -> str:

@@ -1041,3 +1041,11 @@ def test_a_numbered_list_with_blank_lines_stays_a_list(make_doc) -> None:
     assert {p.section for p in passages} == {"Partners"}
     assert "1. UNHCR (refugees)" not in {p.section for p in passages}
     assert texts(passages)[1:4] == ["UNHCR (refugees)", "UNICEF (children)", "WHO (health)"]
+
+
+def test_a_long_block_of_short_unpunctuated_lines_is_cut_at_line_breaks(make_doc) -> None:
+    lines = [f"Step {i}: open panel {i} and press the green button number {i}" for i in range(40)]
+    passages = split(make_doc("Manual\n\nSetup steps\n\n" + "\n".join(lines) + "\n"))
+    assert len(passages) > 1
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in passages)
+    assert " ".join(texts(passages)) == " ".join(lines)  # every line, in order, once
