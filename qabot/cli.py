@@ -144,6 +144,13 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
             bot = (load_bot(corpus) if bot_threshold is None
                    else QABot.from_path(corpus, threshold=bot_threshold))
             asker = ev.bot_asker(bot, top_k)
+            missing = ev.items_not_in(items, [d.text for d in bot.documents])
+            if missing:
+                answerable = sum(not it.unanswerable for it in items)
+                click.echo(f"qabot: warning: {len(missing)} of {answerable} answerable items "
+                           f"have no expected answer anywhere in the corpus (first: "
+                           f"{missing[0].id}); is --corpus the document they are about?",
+                           err=True)
         if do_sweep:
             current = None if url is not None else (
                 DEFAULT_THRESHOLD if threshold is None else threshold)

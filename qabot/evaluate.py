@@ -98,6 +98,7 @@ __all__ = [
     "format_sweep",
     "http_asker",
     "is_held_out",
+    "items_not_in",
     "judge",
     "load_gold",
     "normalize_answer",
@@ -165,6 +166,14 @@ def _contains_any(passage: str | None, answers: Sequence[str]) -> bool:
 
 
 # --------------------------------------------------------------------------- gold set
+
+
+def items_not_in(items: Sequence[GoldItem], texts: Sequence[str]) -> list[GoldItem]:
+    """The answerable items none of whose answers occurs anywhere in ``texts``: a sign that
+    the gold set is scored against the wrong corpus, or that the document has changed."""
+    haystack = "\n".join(normalize_answer(t) for t in texts)
+    return [it for it in items if not it.unanswerable
+            and not any(normalize_answer(a) in haystack for a in it.answers)]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from qabot.evaluate import (
     format_report,
     http_asker,
     is_held_out,
+    items_not_in,
     judge,
     load_gold,
     normalize_answer,
@@ -398,6 +399,27 @@ def test_cli_malformed_file_is_one_line_exit_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("qabot: error: ") and f"{path}:2:" in result.stderr
+
+
+def test_items_not_in_lists_answerable_items_whose_answers_are_nowhere() -> None:
+    items = [item("q1", ("Geneva",)), item("q2", ("Lisbon", "Porto")),
+             item("q4", ("GENEVA,  Switzerland",)), item("q5", kind="unanswerable")]
+    texts = ["The headquarters is in Geneva, Switzerland.", "Nothing else."]
+    assert [it.id for it in items_not_in(items, texts)] == ["q2"]
+
+
+def test_cli_warns_when_the_gold_set_is_about_another_document(tmp_path: Path) -> None:
+    other = tmp_path / "other.txt"
+    other.write_text("Kettles\n\nA kettle boils water in two minutes.\n", "utf-8")
+    result = run(str(GOLD), "--corpus", str(other))
+    assert result.exit_code == 0
+    assert "qabot: warning: 90 of 90 answerable items have no expected answer" in result.stderr
+    assert "--corpus" in result.stderr
+
+
+def test_cli_does_not_warn_on_the_right_corpus(measured: dict[str, Any]) -> None:
+    result = run(str(GOLD), "--corpus", str(CORPUS), "--json")
+    assert "warning" not in result.stderr
 
 
 def test_cli_option_conflicts(tmp_path: Path) -> None:
