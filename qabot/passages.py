@@ -552,8 +552,10 @@ _HTML_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _HTML_BLOCKS = frozenset(
     {"p", "li", "dt", "dd", "pre", "blockquote", "figcaption", "caption", "div", "section",
      "article", "main", "body", "ul", "ol", "dl", "table", "form", "header", "aside", "br",
-     "hr", "figure", "address"}
+     "hr", "figure", "address", "details", "summary"}
 )
+#: Blocks that name what follows them, as an FAQ question does: <dt>, <summary>.
+_HTML_QUESTIONS = frozenset({"dt", "summary"})
 
 
 class _HTMLUnits(HTMLParser):
@@ -586,6 +588,8 @@ class _HTMLUnits(HTMLParser):
         if text and self._in_figcaption == 0:
             kind = "heading" if self._heading else "item" if self._block_tag == "li" else "text"
             level = int(self._heading[1]) if self._heading else 0
+            if kind == "text" and self._block_tag in _HTML_QUESTIONS and _is_heading_text(text):
+                kind, level = "heading", -1
             self.units.append(
                 _Unit(kind, text, self._buffer_start, end or self._buffer_end, level)
             )
@@ -633,6 +637,7 @@ class _HTMLUnits(HTMLParser):
             self._row = None
         elif tag in _HTML_HEADINGS or tag in _HTML_BLOCKS:
             self._flush(end)
+            self._block_tag = ""
             if tag in _HTML_HEADINGS:
                 self._heading = None
             elif tag == "figcaption":

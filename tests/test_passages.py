@@ -1049,3 +1049,24 @@ def test_a_long_block_of_short_unpunctuated_lines_is_cut_at_line_breaks(make_doc
     assert len(passages) > 1
     assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in passages)
     assert " ".join(texts(passages)) == " ".join(lines)  # every line, in order, once
+
+
+def test_html_dt_and_summary_questions_name_their_answers(make_doc) -> None:
+    source = (
+        "<h1>Kettles</h1><h2>FAQ</h2><dl><dt>How long does a kettle last?</dt>"
+        "<dd>Four to five years.</dd><dt>Can I boil milk?</dt><dd>No, it burns.</dd></dl>"
+        "<details><summary>Is descaling needed?</summary>Yes, every month.</details>"
+    )
+    passages = split(make_doc(source, "doc.html"))
+    assert [(p.parents, p.section, p.text) for p in passages] == [
+        (("Kettles", "FAQ"), "How long does a kettle last?", "Four to five years."),
+        (("Kettles", "FAQ"), "Can I boil milk?", "No, it burns."),
+        (("Kettles", "FAQ"), "Is descaling needed?", "Yes, every month."),
+    ]
+
+
+def test_a_long_html_dt_is_text_not_a_heading(make_doc) -> None:
+    term = "This definition term is a whole sentence that goes on. It has two sentences."
+    passages = split(make_doc(f"<h1>Doc</h1><dl><dt>{term}</dt><dd>Detail.</dd></dl>",
+                              "doc.html"))
+    assert pairs(passages) == [("Doc", term), ("Doc", "Detail.")]
