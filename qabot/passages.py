@@ -429,6 +429,16 @@ def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_
         yield _Unit("heading", question, first.start, first.end, -1)
         yield _Unit("text", answer, block[0].start, block[-1].end)
         return
+    asked = _QA_QUESTION.match(first.text)
+    if asked and len(block) == 1 and _is_heading_text(first.text[asked.end():]):
+        yield _Unit("heading", " ".join(first.text[asked.end():].split()), first.start,
+                    first.end, -1)
+        return
+    answer = _QA_ANSWER.match(first.text)
+    if answer:
+        joined = " ".join(" ".join(ln.text for ln in block)[answer.end():].split())
+        yield _Unit("text", joined, first.start, block[-1].end)
+        return
     if len(block) == 1:
         if _is_heading_text(first.text) and not is_noise(first.text):
             yield _Unit("heading", " ".join(first.text.split()), first.start, first.end)

@@ -1070,3 +1070,13 @@ def test_a_long_html_dt_is_text_not_a_heading(make_doc) -> None:
     passages = split(make_doc(f"<h1>Doc</h1><dl><dt>{term}</dt><dd>Detail.</dd></dl>",
                               "doc.html"))
     assert pairs(passages) == [("Doc", term), ("Doc", "Detail.")]
+
+
+def test_q_and_a_in_separate_blocks(make_doc) -> None:
+    source = ("Kettles\n\nFAQ\n\nQ: How long does a kettle last?\n\n"
+              "A: Most kettles last four to five years.\n\n"
+              "Q: Can I boil milk?\n\nA: No, it burns.\n")
+    passages = split(make_doc(source))
+    assert pairs(passages) == [("How long does a kettle last?",
+                                "Most kettles last four to five years."),
+                               ("Can I boil milk?", "No, it burns.")]
