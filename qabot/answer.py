@@ -49,6 +49,7 @@ GREETING_MESSAGE = (
     "answers it and the section it comes from."
 )
 THANKS_MESSAGE = "You're welcome! Ask me anything else about the document."
+GOODBYE_MESSAGE = "Goodbye! Come back with any other question about the document."
 HELP_MESSAGE = (
     "I answer questions about the document: ask in plain words, and I reply with the passage "
     "that answers it and the section it comes from, so you can check it at the source."
@@ -134,6 +135,10 @@ _GREETING = re.compile(
 _THANKS = re.compile(
     r"^(thanks?|thank you|thx|ty|cheers|great|ok|okay|cool|nice)( (a lot|so much|very much))?$"
 )
+_GOODBYE = re.compile(
+    r"^(bye|goodbye|good bye|bye bye|see you|see you later|see ya|cya|farewell|"
+    r"good night)( now| then| for now)?$"
+)
 _HELP = re.compile(
     r"^(help|what can you do|who are you|what are you|how does this work|what do you do|"
     r"how do i use (this|you))$"
@@ -141,10 +146,11 @@ _HELP = re.compile(
 
 
 def small_talk_message(question: str) -> str | None:
-    """A friendly reply when the question is a greeting, thanks or a request for help."""
+    """A friendly reply when the question is a greeting, thanks, a goodbye or a request for
+    help."""
     text = " ".join(re.findall(r"[a-z']+", normalize(question)))
     for pattern, message in ((_GREETING, GREETING_MESSAGE), (_THANKS, THANKS_MESSAGE),
-                             (_HELP, HELP_MESSAGE)):
+                             (_GOODBYE, GOODBYE_MESSAGE), (_HELP, HELP_MESSAGE)):
         if pattern.match(text):
             return message
     return None

@@ -30,7 +30,8 @@ KEYS = {
 }
 ALTERNATIVE_KEYS = {"answer", "section", "document", "score"}
 NONSENSE = ["zxqv wplm", "qwertyuiop asdfghjkl zxcvbnm", "blorf snazzle quimbly"]
-GREETINGS = ["hello", "Hi there!", "thanks", "Thank you so much!", "Good morning", "hey"]
+GREETINGS = ["hello", "Hi there!", "thanks", "Thank you so much!", "Good morning", "hey",
+             "Bye!", "goodbye", "See you later", "what can you do?"]
 
 
 def check_shape(data: dict, passages_texts: set[str]) -> None:
