@@ -144,13 +144,18 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
             bot = (load_bot(corpus) if bot_threshold is None
                    else QABot.from_path(corpus, threshold=bot_threshold))
             asker = ev.bot_asker(bot, top_k)
-            missing = ev.items_not_in(items, [d.text for d in bot.documents])
-            if missing:
-                answerable = sum(not it.unanswerable for it in items)
+            missing = ev.items_not_in(items, [p.text for p in bot.passages])
+            answerable = sum(not it.unanswerable for it in items)
+            if len(missing) > answerable / 2:
                 click.echo(f"qabot: warning: {len(missing)} of {answerable} answerable items "
-                           f"have no expected answer anywhere in the corpus (first: "
+                           f"have no expected answer in any passage of the corpus (first: "
                            f"{missing[0].id}); is --corpus the document they are about?",
                            err=True)
+            elif missing:
+                ids = ", ".join(it.id for it in missing)
+                click.echo(f"qabot: note: no passage holds an expected answer of {ids} (text "
+                           f"the splitter drops, or a changed document); these cannot be "
+                           f"answered as written", err=True)
         if do_sweep:
             current = None if url is not None else (
                 DEFAULT_THRESHOLD if threshold is None else threshold)

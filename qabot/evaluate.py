@@ -169,8 +169,9 @@ def _contains_any(passage: str | None, answers: Sequence[str]) -> bool:
 
 
 def items_not_in(items: Sequence[GoldItem], texts: Sequence[str]) -> list[GoldItem]:
-    """The answerable items none of whose answers occurs anywhere in ``texts``: a sign that
-    the gold set is scored against the wrong corpus, or that the document has changed."""
+    """The answerable items none of whose answers occurs anywhere in ``texts`` (the corpus's
+    passages): a sign that the gold set is scored against the wrong corpus, that the
+    document has changed, or that an answer lies in text the splitter drops."""
     haystack = "\n".join(normalize_answer(t) for t in texts)
     return [it for it in items if not it.unanswerable
             and not any(normalize_answer(a) in haystack for a in it.answers)]

@@ -413,13 +413,27 @@ def test_cli_warns_when_the_gold_set_is_about_another_document(tmp_path: Path) -
     other.write_text("Kettles\n\nA kettle boils water in two minutes.\n", "utf-8")
     result = run(str(GOLD), "--corpus", str(other))
     assert result.exit_code == 0
-    assert "qabot: warning: 90 of 90 answerable items have no expected answer" in result.stderr
+    assert ("qabot: warning: 90 of 90 answerable items have no expected answer in any passage"
+            in result.stderr)
     assert "--corpus" in result.stderr
 
 
-def test_cli_does_not_warn_on_the_right_corpus(measured: dict[str, Any]) -> None:
+def test_cli_reads_answers_in_passages_not_markup(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<h1>Health</h1><p>The Office d'Hygi&egrave;ne was in Paris.</p>", "utf-8")
+    gold = write(tmp_path, json.dumps({
+        "id": "x1", "question": "Which office was in Paris?", "answers": ["d'Hygiène"],
+        "section": "Health", "kind": "direct", "unanswerable": False}))
+    result = run(str(gold), "--corpus", str(page))
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+
+
+def test_cli_notes_items_no_passage_can_answer(measured: dict[str, Any]) -> None:
+    # q036 asks about the page's "comment section" line, which is dropped as boilerplate.
     result = run(str(GOLD), "--corpus", str(CORPUS), "--json")
     assert "warning" not in result.stderr
+    assert "qabot: note: no passage holds an expected answer of q036 " in result.stderr
 
 
 def test_cli_option_conflicts(tmp_path: Path) -> None:
