@@ -187,7 +187,7 @@ _BOILERPLATE = re.compile(
     r"(?:please )?(?:share|like|subscribe)\b.*\b(?:article|post|page|channel)|"
     r"(?:click|tap) here\b|(?:read|see) (?:more|also)\b|"
     r"(?:related|recommended) (?:posts?|articles?)|all rights reserved|copyright\b|©|"
-    r"advertisements?$|skip to (?:main )?content)",
+    r"advertisements?$|skip to (?:main )?content|.*\b\d+\s*min(?:ute)?s?\s+read\b)",
     re.I,
 )
 
@@ -557,7 +557,12 @@ def _clean_inline(s: str) -> str:
 
 # --- html ------------------------------------------------------------------------------
 
-_HTML_SKIP = frozenset({"script", "style", "noscript", "template", "svg", "nav", "footer", "head"})
+_HTML_SKIP = frozenset(
+    {"script", "style", "noscript", "template", "svg", "nav", "footer", "head", "button",
+     "select"}
+)
+#: Where a page's own text lives; a <header> outside them is the site's banner.
+_HTML_CONTENT = frozenset({"main", "article"})
 _HTML_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _HTML_BLOCKS = frozenset(
     {"p", "li", "dt", "dd", "pre", "blockquote", "figcaption", "caption", "div", "section",
@@ -588,6 +593,8 @@ class _HTMLUnits(HTMLParser):
         self._header: list[str] | None = None
         self._in_figcaption = 0
         self._block_tag = ""
+        self._content_depth = 0  # inside <main> / <article>
+        self._banner_depth = 0  # inside a <header> outside them: only headings are kept
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -595,7 +602,7 @@ class _HTMLUnits(HTMLParser):
 
     def _flush(self, end: int | None = None) -> None:
         text = " ".join("".join(self._buffer).split())
-        if text and self._in_figcaption == 0:
+        if text and self._in_figcaption == 0 and (self._heading or not self._banner_depth):
             kind = "heading" if self._heading else "item" if self._block_tag == "li" else "text"
             level = int(self._heading[1]) if self._heading else 0
             if kind == "text" and self._block_tag in _HTML_QUESTIONS and _is_heading_text(text):
@@ -615,6 +622,10 @@ class _HTMLUnits(HTMLParser):
         if tag in _HTML_HEADINGS or tag in _HTML_BLOCKS or tag == "tr":
             self._flush(self._offset())
             self._block_tag = tag
+        if tag in _HTML_CONTENT:
+            self._content_depth += 1
+        elif tag == "header" and (self._banner_depth or not self._content_depth):
+            self._banner_depth += 1
         if tag in _HTML_HEADINGS:
             self._heading = tag
         elif tag == "figcaption":
@@ -648,6 +659,10 @@ class _HTMLUnits(HTMLParser):
         elif tag in _HTML_HEADINGS or tag in _HTML_BLOCKS:
             self._flush(end)
             self._block_tag = ""
+            if tag in _HTML_CONTENT:
+                self._content_depth = max(0, self._content_depth - 1)
+            elif tag == "header" and self._banner_depth:
+                self._banner_depth -= 1
             if tag in _HTML_HEADINGS:
                 self._heading = None
             elif tag == "figcaption":

@@ -1080,3 +1080,15 @@ def test_q_and_a_in_separate_blocks(make_doc) -> None:
     assert pairs(passages) == [("How long does a kettle last?",
                                 "Most kettles last four to five years."),
                                ("Can I boil milk?", "No, it burns.")]
+
+
+def test_html_site_banner_buttons_and_bylines_are_not_passages(make_doc) -> None:
+    source = (
+        "<html><body><header><div>Site Name</div><h1>Kettles</h1><p>Our tagline here</p>"
+        "</header><main><article><header><p>Kettles boil water fast.</p></header>"
+        "<p>By the editors · 5 min read</p><p><button>Expand all</button></p>"
+        "<h2>Care</h2><p>Descale it monthly.</p></article></main></body></html>"
+    )
+    passages = split(make_doc(source, "doc.html"))
+    assert pairs(passages) == [("Kettles", "Kettles boil water fast."),
+                               ("Care", "Descale it monthly.")]
