@@ -164,8 +164,9 @@ class QABot:
     the answer when its score is at least ``threshold`` and it holds at least
     ``MIN_COVERAGE`` of the question's idf-weighted content words; otherwise the reply has
     ``found`` false and lists the nearest passages as suggestions. A question that names a
-    number ("in 2018", "COVID-19") is answered only by a passage holding that number: the
-    best such passage among the top ``NUMBER_SEARCH_DEPTH``.
+    number of three digits or more ("in 2018", "175 states") is answered only by a passage
+    holding that number, the best such passage among the top ``NUMBER_SEARCH_DEPTH``;
+    shorter numbers, as in "a 40-foot yacht" or "COVID-19", are too often context to count.
     """
 
     def __init__(
@@ -296,7 +297,8 @@ def index_version() -> str:
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
-_NUMBER = re.compile(r"\d+")
+#: Numbers a question can name as the fact it asks about: years, counts of 100 and more.
+_NUMBER = re.compile(r"(?<!\d)\d{3,}(?!\d)")
 
 
 def _has_numbers(passage: Passage, numbers: list[str]) -> bool:

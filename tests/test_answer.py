@@ -395,3 +395,11 @@ def test_a_long_list_of_matches_still_leaves_room_for_other_alternatives() -> No
     result = QABot.from_documents([doc]).ask("Which pier has a crane?", top_k=3)
     assert result.found and result.section == "Piers"
     assert [a.section for a in result.alternatives] == ["Cranes", "Tugs"]
+
+
+def test_a_small_number_in_a_chatty_question_is_context_not_a_condition() -> None:
+    doc = Document("boats.md", "Boats", "# Boats\n\n## Crew\n\nEvery yacht needs four line "
+                   "handlers and a pilot to pass through the canal.\n", "markdown")
+    result = QABot.from_documents([doc]).ask(
+        "We sail a 40-foot yacht: how many line handlers does a yacht need for the canal?")
+    assert result.found and "four line handlers" in result.answer
