@@ -762,10 +762,10 @@ def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
                     Passage(text, section, document.name, group[0][0], group[-1][1], parents),
                     unit.kind == "item",
                 ))
-    return _pack(passages)
+    return _with_list_context(passages)
 
 
-def _pack(passages: list[tuple[Passage, bool]]) -> list[Passage]:
+def _with_list_context(passages: list[tuple[Passage, bool]]) -> list[Passage]:
     """The passages, each list item given its list (``MAX_LIST_CHARS`` at most) as context.
 
     Consecutive items of one section form a list, headed by the passage just above when
