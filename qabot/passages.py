@@ -20,8 +20,9 @@ Rules for plain text (blocks are runs of non-blank lines):
   labels, then label lines each followed by value lines; or, without the header, at least
   three short key lines each followed by a longer value line, as in a year-by-year
   timeline) become one passage per row, reading ``key - value``, shown with the rest of
-  the table like a list's items. Markdown and HTML tables of three columns or more name
-  each cell by its header: ``key - Header: value; Header: value``.
+  the table like a list's items. Markdown and HTML table rows are shown with their table
+  too; tables of three columns or more name each cell by its header:
+  ``key - Header: value; Header: value``.
 * **List items** (bullets, ``1.`` numbers) are one passage each, label kept, and carry
   their list (with the line introducing it, if it ends with ":") as ``context``; wrapped
   lines of a paragraph or item are joined (a line joins the one above when that one stops
@@ -520,7 +521,7 @@ def _markdown_table_rows(block: list[_Line]) -> list[_Unit] | None:
     for line in block[2:]:
         text = table_row_text(_markdown_cells(line.text), header)
         if text:
-            units.append(_Unit("text", text, line.start, line.end))
+            units.append(_Unit("item", text, line.start, line.end))
     return units
 
 
@@ -654,7 +655,7 @@ class _HTMLUnits(HTMLParser):
                 self._header = self._row
             elif any(self._row):
                 text = table_row_text(self._row, self._header)
-                self.units.append(_Unit("text", text, self._row_start, end))
+                self.units.append(_Unit("item", text, self._row_start, end))
             self._row = None
         elif tag in _HTML_HEADINGS or tag in _HTML_BLOCKS:
             self._flush(end)

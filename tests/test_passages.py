@@ -1092,3 +1092,11 @@ def test_html_site_banner_buttons_and_bylines_are_not_passages(make_doc) -> None
     passages = split(make_doc(source, "doc.html"))
     assert pairs(passages) == [("Kettles", "Kettles boil water fast."),
                                ("Care", "Descale it monthly.")]
+
+
+@pytest.mark.parametrize(("name", "source"), [("doc.md", WIDE_MD), ("doc.html", WIDE_HTML)])
+def test_markdown_and_html_table_rows_are_shown_with_their_table(
+    make_doc, name: str, source: str
+) -> None:
+    passages = split(make_doc(source, name))
+    assert {p.context for p in passages} == {"\n".join(texts(passages))}
