@@ -52,6 +52,7 @@ __all__ = [
     "MAX_LIST_CHARS",
     "Passage",
     "split_document",
+    "is_noise",
     "split_answer_sentences",
     "split_documents",
     "split_sentences",
@@ -186,9 +187,15 @@ _BOILERPLATE = re.compile(
     r"^(?:leave a (?:comment|reply)|(?:we )?hope you (?:liked|enjoyed|found)|"
     r"thanks? (?:you )?for (?:reading|visiting|watching)|"
     r"(?:please )?(?:share|like|subscribe)\b.*\b(?:article|post|page|channel)|"
-    r"(?:click|tap) here\b|(?:read|see) (?:more|also)\b|"
-    r"(?:related|recommended) (?:posts?|articles?)|all rights reserved|copyright\b|©|"
-    r"advertisements?$|skip to (?:main )?content|.*\b\d+\s*min(?:ute)?s?\s+read\b)",
+    r"(?:click|tap) (?:here|to share)\b|(?:read|see) (?:more|also|next)\b|"
+    r"(?:related|recommended|popular) (?:posts?|articles?|stories)|you (?:may|might) also like|"
+    r"all rights reserved|copyright\b|©|"
+    r"advertisements?$|skip to (?:main )?content|.*\b\d+\s*min(?:ute)?s?\s+read\b|"
+    r"follow us\b|(?:subscribe|sign up)\b.*\bnewsletter|share (?:on|via|this)\b|"
+    r"we use cookies\b|accept (?:all )?cookies|"
+    r"(?:privacy policy|cookie (?:policy|settings|preferences)|terms (?:of use|of service|"
+    r"and conditions)|table of contents|back to top|print (?:this )?(?:page|article))\W*$|"
+    r"tags?\s*:\s*\S|(?:filed under|posted in)\s*:?\s+[^.!?]{1,40}$)",
     re.I,
 )
 

@@ -16,6 +16,7 @@ from qabot.passages import (
     MAX_LIST_CHARS,
     MAX_PASSAGE_CHARS,
     Passage,
+    is_noise,
     split_answer_sentences,
     split_document,
     split_documents,
@@ -1100,3 +1101,29 @@ def test_markdown_and_html_table_rows_are_shown_with_their_table(
 ) -> None:
     passages = split(make_doc(source, name))
     assert {p.context for p in passages} == {"\n".join(texts(passages))}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "noise"),
+    [
+        ("Follow us on Twitter", True),
+        ("Subscribe to our newsletter", True),
+        ("Privacy Policy", True),
+        ("Cookie settings", True),
+        ("We use cookies to improve your experience.", True),
+        ("Tags: migration, refugees", True),
+        ("Posted in News", True),
+        ("Click to share on Facebook (Opens in new window)", True),
+        ("Table of Contents", True),
+        ("Back to top", True),
+        ("You may also like", True),
+        ("Tags are small labels on luggage.", False),
+        ("The privacy policy of the agency changed in 2018.", False),
+        ("Subscribers get the annual report.", False),
+        ("Share of funding from governments", False),
+        ("Posted in 1990, the guards stood at the gate for years.", False),
+        ("Terms of reference for the committee", False),
+    ],
+)
+def test_web_page_boilerplate_is_noise_and_prose_is_not(sentence: str, noise: bool) -> None:
+    assert is_noise(sentence) is noise
