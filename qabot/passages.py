@@ -48,12 +48,12 @@ from html.parser import HTMLParser
 from .documents import Document
 
 __all__ = [
-    "MAX_PASSAGE_CHARS",
     "MAX_LIST_CHARS",
+    "MAX_PASSAGE_CHARS",
     "Passage",
-    "split_document",
     "is_noise",
     "split_answer_sentences",
+    "split_document",
     "split_documents",
     "split_sentences",
     "table_row_text",
