@@ -256,10 +256,11 @@ class QABot:
     def _distinct_hits(self, query: str, count: int) -> list[Hit]:
         """At least ``count`` hits with distinct shown answers (fewer only when the corpus
         has fewer): a list's items share one answer, so more are fetched until enough."""
+        scores = self.index.scores(query)
         depth = 2 * count
         while True:
-            hits = _distinct(self.index.search(query, depth))
-            if len(hits) >= count or depth >= len(self.index):
+            hits = _distinct(self.index.top(scores, depth))
+            if len(hits) >= count or depth >= len(scores):
                 return hits
             depth *= 2
 
