@@ -50,6 +50,7 @@ __all__ = [
     "PassageIndex",
     "analyze_words",
     "normalize",
+    "section_numbers",
     "section_texts",
 ]
 
@@ -144,22 +145,24 @@ def passage_prior(passage: Passage) -> float:
     return CITATION_WEIGHT if _CITATION.search(passage.text[:200]) else 1.0
 
 
-def section_texts(passages: tuple[Passage, ...]) -> tuple[list[str], np.ndarray]:
-    """Each section's text (headings, then its passages) and each passage's section number.
-
-    A section is the passages of one document under one heading, in document order.
-    """
+def section_numbers(passages: tuple[Passage, ...]) -> np.ndarray:
+    """Each passage's section number: a section is the passages of one document under one
+    heading, numbered in order of first appearance."""
     numbers: dict[tuple[str, str, tuple[str, ...]], int] = {}
-    texts: list[list[str]] = []
-    of = np.empty(len(passages), dtype=np.intp)
-    for i, p in enumerate(passages):
-        key = (p.document, p.section, p.parents)
-        if key not in numbers:
-            numbers[key] = len(texts)
-            texts.append([*p.parents, p.section])
-        of[i] = numbers[key]
-        texts[of[i]].append(p.text)
-    return ["\n".join(parts) for parts in texts], of
+    return np.array(
+        [numbers.setdefault((p.document, p.section, p.parents), len(numbers)) for p in passages],
+        dtype=np.intp,
+    )
+
+
+def section_texts(passages: tuple[Passage, ...], numbers: np.ndarray) -> list[str]:
+    """Each section's text: its headings, then its passages' texts, one a line."""
+    parts: list[list[str]] = []
+    for p, number in zip(passages, numbers.tolist(), strict=True):
+        if number == len(parts):
+            parts.append([*p.parents, p.section])
+        parts[number].append(p.text)
+    return ["\n".join(lines) for lines in parts]
 
 
 @dataclass(frozen=True)
@@ -190,8 +193,9 @@ class PassageIndex:
         self._char_matrix = char_matrix
         # Derived from the passages, so never saved: the corpus's own words (for spelling
         # correction) and each passage's stems (for question-term coverage).
-        self._passage_stems = [frozenset(word_tokens(indexed_text(p))) for p in passages]
-        surface = {w for p in passages for w in _WORD.findall(normalize(indexed_text(p)))}
+        texts = [indexed_text(p) for p in passages]
+        self._passage_stems = [frozenset(word_tokens(t)) for t in texts]
+        surface = {w for t in texts for w in _WORD.findall(normalize(t))}
         self._known_stems = frozenset().union(*self._passage_stems) if passages else frozenset()
         self._surface_words = frozenset(surface)
         # Spelling candidates by first letter: a typo rarely changes the first letter.
@@ -204,12 +208,14 @@ class PassageIndex:
         self._unseen_weight = float(idf.max()) if len(idf) else 1.0
         self._prior = np.array([passage_prior(p) for p in passages], dtype=np.float64)
         # The sections' TF-IDF rows cost a second pass over the text: saved with the index.
-        sections, self._section_of = section_texts(passages)
+        self._section_of = section_numbers(passages)
         if section_matrices is None:
+            sections = section_texts(passages, self._section_of)
             section_matrices = (word_vectorizer.transform(sections).tocsr(),
                                 char_vectorizer.transform(sections).tocsr())
         self._section_words, self._section_chars = section_matrices
-        if not (self._section_words.shape[0] == self._section_chars.shape[0] == len(sections)):
+        count = int(self._section_of.max()) + 1 if len(passages) else 0
+        if not (self._section_words.shape[0] == self._section_chars.shape[0] == count):
             raise IndexFormatError("section matrices do not match the passages' sections")
 
     @classmethod

@@ -16,7 +16,7 @@ from qabot import QABot, __version__
 from qabot.answer import index_version
 from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError, QABotError
-from qabot.index import PassageIndex, section_texts
+from qabot.index import PassageIndex, section_numbers, section_texts
 from qabot.passages import Passage
 
 PASSAGES = (
@@ -384,7 +384,8 @@ TWIN = (
 
 
 def test_section_texts_group_passages_under_their_heading() -> None:
-    texts, section_of = section_texts(TWIN)
+    section_of = section_numbers(TWIN)
+    texts = section_texts(TWIN, section_of)
     assert texts == [
         "Shop\nTide tables are sold here.\nPostcards and stamps are sold here too.",
         "Harbour\nTide tables are sold here.\nPilot boats wait at the outer buoy.",
