@@ -346,19 +346,32 @@ _QA_QUESTION = re.compile(r"^\s*(?:Q|Question)\s*[:.]\s+(?=\S)", re.I)
 _QA_ANSWER = re.compile(r"^\s*(?:A|Answer)\s*[:.]\s+(?=\S)", re.I)
 
 
-def _question_and_answer(block: list[_Line]) -> tuple[str, str] | None:
-    """``(question, answer)`` for a block written "Q: ...?" then "A: ..." lines."""
-    question = _QA_QUESTION.match(block[0].text)
-    starts = [i for i, ln in enumerate(block) if i > 0 and _QA_ANSWER.match(ln.text)]
-    if question is None or not starts:
+def _qa_units(block: list[_Line]) -> list[_Unit] | None:
+    """A "Q: ...?" question (an FAQ heading) and/or an "A: ..." answer, prefixes dropped.
+
+    The question may share its block with the answer lines that follow it, or stand alone
+    (one heading-shaped line) with the answer in the next block.
+    """
+    first = block[0]
+    asked = _QA_QUESTION.match(first.text)
+    cut = next((i for i, ln in enumerate(block) if i and _QA_ANSWER.match(ln.text)),
+               len(block))
+    units = []
+    if asked:
+        question = " ".join(" ".join(ln.text for ln in block[:cut])[asked.end():].split())
+        if cut == len(block) and not (len(block) == 1 and _is_heading_text(question)):
+            return None
+        units.append(_Unit("heading", question, first.start, first.end, -1))
+    elif _QA_ANSWER.match(first.text):
+        cut = 0
+    else:
         return None
-    cut = starts[0]
-    asked = " ".join(" ".join(ln.text for ln in block[:cut])[question.end():].split())
-    first_answer = block[cut].text[_QA_ANSWER.match(block[cut].text).end():]
-    answer = " ".join(" ".join([first_answer, *(ln.text for ln in block[cut + 1:])]).split())
-    if not asked or not answer:
-        return None
-    return asked, answer
+    if cut < len(block):
+        lines = block[cut:]
+        said = _QA_ANSWER.match(lines[0].text)
+        answer = " ".join(" ".join(ln.text for ln in lines)[said.end():].split())
+        units.append(_Unit("text", answer, lines[0].start, lines[-1].end))
+    return units
 
 
 def _is_numbered_heading(blocks: list[list[_Line]], i: int) -> bool:
@@ -431,21 +444,9 @@ def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_
         if len(block) > 1:
             yield from _content_units(block[1:], text, markdown=False)
         return
-    qa = _question_and_answer(block)
+    qa = _qa_units(block)
     if qa is not None:
-        question, answer = qa
-        yield _Unit("heading", question, first.start, first.end, -1)
-        yield _Unit("text", answer, block[0].start, block[-1].end)
-        return
-    asked = _QA_QUESTION.match(first.text)
-    if asked and len(block) == 1 and _is_heading_text(first.text[asked.end():]):
-        yield _Unit("heading", " ".join(first.text[asked.end():].split()), first.start,
-                    first.end, -1)
-        return
-    answer = _QA_ANSWER.match(first.text)
-    if answer:
-        joined = " ".join(" ".join(ln.text for ln in block)[answer.end():].split())
-        yield _Unit("text", joined, first.start, block[-1].end)
+        yield from qa
         return
     if len(block) == 1:
         if _is_heading_text(first.text) and not is_noise(first.text):
