@@ -7,6 +7,7 @@ where it fails so that CI can never pass without running these tests.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -494,3 +495,389 @@ def test_confidence_is_drawn_relative_to_the_servers_threshold(
     _ask(page, HQ_QUESTION)
     answer = page.locator("#log .bubble-answer")
     expect(answer.locator(".confidence-label")).to_have_text(f"{band} confidence")
+
+
+# ---------------------------------------------------------------------------- issue 11: page
+
+
+def _held(page: Page, pattern: str) -> list[Route]:
+    """Requests matching ``pattern`` are held (not answered) until the test continues them."""
+    held: list[Route] = []
+    page.route(pattern, lambda route: held.append(route))
+    return held
+
+
+def _wait_for(page: Page, held: list[Route]) -> None:
+    for _ in range(500):  # let Playwright deliver the held request to the handler
+        if held:
+            return
+        page.wait_for_timeout(10)
+    raise AssertionError("the request never came")
+
+
+def _last_message_gap(page: Page) -> float:
+    """How far the last message's bottom is above the composer's top (negative: hidden)."""
+    return page.evaluate(
+        "() => document.querySelector('.composer').getBoundingClientRect().top"
+        " - document.querySelector('#log > li:last-child').getBoundingClientRect().bottom"
+    )
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_reload_shows_the_last_answer_whole_above_the_composer(
+    chat: Page, viewport: dict
+) -> None:
+    page = chat
+    page.set_viewport_size(viewport)
+    questions = [HQ_QUESTION, "Who funds the IOM?", "What are the key milestones in IOM's history?"]
+    for n, question in enumerate(questions, start=1):
+        _ask(page, question)
+        expect(_bot_replies(page)).to_have_count(n)
+    assert page.evaluate("() => document.documentElement.scrollHeight") > viewport["height"]
+
+    # The suggestions arrive after the conversation is drawn and push it down: hold them.
+    held = _held(page, "**/api/sections")
+    page.reload()
+    expect(_bot_replies(page)).to_have_count(len(questions))
+    _wait_for(page, held)
+    page.wait_for_timeout(100)
+    held[0].continue_()
+    expect(page.locator("#suggestions button").first).to_be_visible()
+    gaps = []
+    for _ in range(50):
+        gaps.append(_last_message_gap(page))
+        if gaps[-1] >= 0:
+            break
+        page.wait_for_timeout(20)
+    assert gaps[-1] >= 0, f"last answer hidden by {-gaps[-1]:.0f} px behind the question box"
+    last = page.locator("#log > li").last.bounding_box()
+    header = page.locator(".app-header").bounding_box()
+    assert last is not None and header is not None
+    assert last["y"] + last["height"] > header["y"] + header["height"]  # on screen, not above
+
+    # Scrolled up by the reader, the page stays where the reader put it as the box grows.
+    page.mouse.move(viewport["width"] / 2, viewport["height"] / 2)
+    page.mouse.wheel(0, -300)
+    page.wait_for_timeout(200)
+    y = page.evaluate("() => window.scrollY")
+    _box(page).fill("line\n" * 4)
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => window.scrollY") == y
+
+
+def test_enter_after_an_error_asks_once_and_drops_the_error(chat: Page) -> None:
+    page = chat
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.url.endswith("/api/chat") else None)
+    error = {"error": {"status": 503, "code": "busy", "message": "Try again in a moment."}}
+    page.route(
+        "**/api/chat",
+        lambda route: route.fulfill(status=503, content_type="application/json",
+                                    body=json.dumps(error)),
+    )
+    _ask(page, HQ_QUESTION)
+    expect(page.locator("#log .bubble-error")).to_contain_text("Try again in a moment.")
+    expect(_box(page)).to_have_value(HQ_QUESTION)
+    page.unroute("**/api/chat")
+
+    _box(page).press("Enter")
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    expect(page.locator("#log .bubble-error")).to_have_count(0)
+    expect(page.locator("#log .bubble-user")).to_have_count(1)
+    expect(page.locator("#log > li")).to_have_count(2)  # the question, then its answer
+    assert len(posts) == 2  # the failed attempt and the one that answered
+    page.reload()
+    expect(page.locator("#log > li")).to_have_count(2)
+
+
+def test_a_failed_question_asked_again_later_moves_to_the_end(chat: Page) -> None:
+    page = chat
+    page.route("**/api/chat", lambda route: route.abort("connectionrefused"))
+    _ask(page, "Who funds the IOM?")
+    expect(page.locator("#log .bubble-error")).to_have_count(1)
+    page.unroute("**/api/chat")
+    _ask(page, HQ_QUESTION)
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    expect(page.locator("#log .bubble-error")).to_have_count(1)  # still there, with Retry
+
+    page.locator("#log .bubble-error").get_by_role("button", name=re.compile("Retry")).click()
+    expect(page.locator("#log .bubble-answer")).to_have_count(2)
+    expect(page.locator("#log .bubble-error")).to_have_count(0)
+    users = page.locator("#log .bubble-user .user-text")
+    expect(users).to_have_text([HQ_QUESTION, "Who funds the IOM?"])
+    kinds = page.evaluate(
+        "() => [...document.querySelectorAll('#log > li')].map(li => li.className)"
+    )
+    assert kinds == ["msg msg-user", "msg msg-bot", "msg msg-user", "msg msg-bot"]
+
+
+def test_a_question_over_the_limit_is_counted_and_never_cut(chat: Page) -> None:
+    page = chat
+    posts: list = []
+    page.on("request", lambda r: posts.append(r) if r.url.endswith("/api/chat") else None)
+    box, send, counter = _box(page), _send(page), page.locator("#counter")
+    box.fill("x" * 799)
+    expect(counter).to_be_hidden()
+    box.fill("x" * 800)
+    expect(counter).to_be_visible()
+    expect(counter).to_have_text("800 / 1000")
+
+    box.fill("")
+    box.focus()
+    page.keyboard.insert_text("y" * 1001)  # what a paste does
+    expect(box).to_have_value("y" * 1001)  # nothing cut
+    expect(counter).to_contain_text("1001 / 1000")
+    expect(counter).to_contain_text("Too long by 1 character")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(send).to_be_disabled()
+    box.press("Enter")
+    expect(page.locator("#status")).to_contain_text("Not sent")
+    expect(box).to_have_value("y" * 1001)
+    expect(page.locator("#log > li")).to_have_count(0)
+    assert posts == []
+
+    # surrounding space is not counted, as on the server
+    box.fill("  " + "z" * 1000 + " \n")
+    expect(counter).to_have_text("1000 / 1000")
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    expect(send).to_be_enabled()
+    box.press("Enter")
+    expect(_bot_replies(page)).to_have_count(1)
+    assert len(posts) == 1 and posts[0].post_data_json["question"] == "z" * 1000
+    expect(counter).to_be_hidden()
+
+
+def test_every_control_on_a_phone_is_at_least_44px(chat: Page) -> None:
+    page = chat
+    page.set_viewport_size(PHONE)
+    _ask(page, HQ_QUESTION)  # an answer with Copy and "Other matches"
+    expect(page.locator("#log .bubble-answer details.others")).to_have_count(1)
+    _ask(page, NONSENSE)  # not found: nearest-section chips
+    expect(page.locator("#log .bubble-notfound .chip").first).to_be_visible()
+    page.route("**/api/chat", lambda route: route.abort("connectionrefused"))
+    _ask(page, "Who funds the IOM?")  # an error: Retry
+    expect(page.locator("#log .bubble-error button")).to_be_visible()
+    page.locator("#log details.others summary").click()
+
+    sizes = page.evaluate(
+        """() => [...document.querySelectorAll('button, summary, a[href], textarea, input')]
+            .filter(e => e.getClientRects().length && !e.closest('.visually-hidden'))
+            .map(e => {
+              const r = e.getBoundingClientRect();
+              return [e.id || e.className || e.tagName, e.textContent.trim().slice(0, 30),
+                      Math.round(r.width), Math.round(r.height)];
+            })"""
+    )
+    small = [s for s in sizes if s[2] < 44 or s[3] < 44]
+    assert small == []
+    kinds = {name for name, *_ in sizes}
+    for expected in ("chip chip-suggestion", "chip", "btn btn-small btn-copy",
+                     "btn btn-retry", "SUMMARY", "clear", "export", "send"):
+        assert expected in kinds, (expected, kinds)
+
+
+def _differing_pixels(page: Page, a: bytes, b: bytes) -> int:
+    """How many pixels two PNG screenshots of one size differ in, decoded by the browser."""
+    blank = page.context.new_page()
+    try:
+        return blank.evaluate(
+            """async ([a, b]) => {
+              const pixels = async (b64) => {
+                const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                const image = await createImageBitmap(new Blob([bytes], {type: 'image/png'}));
+                const canvas = new OffscreenCanvas(image.width, image.height);
+                const ctx = canvas.getContext('2d');
+                ctx.drawImage(image, 0, 0);
+                return ctx.getImageData(0, 0, image.width, image.height).data;
+              };
+              const [pa, pb] = [await pixels(a), await pixels(b)];
+              if (pa.length !== pb.length) return -1;
+              let n = 0;
+              for (let i = 0; i < pa.length; i += 4) {
+                if (pa[i] !== pb[i] || pa[i + 1] !== pb[i + 1] || pa[i + 2] !== pb[i + 2]) n += 1;
+              }
+              return n;
+            }""",
+            [base64.b64encode(a).decode(), base64.b64encode(b).decode()],
+        )
+    finally:
+        blank.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_header_and_composer_hide_what_scrolls_beneath_them(chat: Page, scheme: str) -> None:
+    page = chat
+    page.emulate_media(reduced_motion="reduce", color_scheme=scheme)
+    for n, question in enumerate([HQ_QUESTION, "Who funds the IOM?", NONSENSE], start=1):
+        _ask(page, question)
+        expect(_bot_replies(page)).to_have_count(n)
+    page.evaluate("() => document.activeElement.blur()")  # no focus ring: only what's beneath
+    page.mouse.move(5, 400)
+    root_height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert root_height > DESKTOP["height"] + 400
+
+    def strip(selector: str, scroll_to: str) -> bytes:
+        page.evaluate(f"() => window.scrollTo(0, {scroll_to})")
+        page.wait_for_timeout(50)
+        box = page.locator(selector).bounding_box()
+        assert box is not None
+        # without the scrollbar, whose thumb moves with the scroll
+        box["width"] = min(box["width"], page.evaluate("() => document.body.clientWidth"))
+        return page.screenshot(clip=box, animations="disabled")
+
+    # The header over the page's top (nothing beneath) and over the middle of the chat;
+    # the composer over the page's end (nothing beneath) and over the middle.
+    middle = "document.documentElement.scrollHeight / 2 - innerHeight / 2"
+    header = _differing_pixels(page, strip(".app-header", "0"), strip(".app-header", middle))
+    assert header == 0
+    end = "document.documentElement.scrollHeight"
+    composer = _differing_pixels(page, strip(".composer", end), strip(".composer", middle))
+    assert composer == 0
+
+
+def _first_answer(page: Page, server_url: str, question: str) -> dict:
+    body = page.request.post(server_url + "/api/chat", data={"question": question, "top_k": 3})
+    assert body.ok
+    return body.json()
+
+
+def test_copy_button_copies_the_answer_its_section_and_document(
+    chat: Page, server_url: str
+) -> None:
+    page = chat
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server_url)
+    _ask(page, HQ_QUESTION)
+    copy = page.locator("#log .bubble-answer").get_by_role("button", name=re.compile("^Copy"))
+    expect(copy).to_have_accessible_name(re.compile("section and document"))
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    expect(page.locator("#status")).to_contain_text("copied")
+    d = _first_answer(page, server_url, HQ_QUESTION)
+    expected = f"{d['answer']}\n\nSection: {d['section']}\nDocument: {d['document']}"
+    assert page.evaluate("() => navigator.clipboard.readText()") == expected
+    expect(copy).to_have_text("Copy", timeout=5000)
+    expect(_box(page)).to_have_value("")
+
+
+def test_copy_works_without_the_clipboard_api(chat: Page, server_url: str) -> None:
+    """A page served over plain HTTP to another machine has no navigator.clipboard."""
+    page = chat
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server_url)
+    page.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    page.reload()
+    assert page.evaluate("() => navigator.clipboard === undefined")
+    _ask(page, "Who funds the IOM?")
+    copy = page.locator("#log .bubble-answer").get_by_role("button", name=re.compile("^Copy"))
+    copy.focus()
+    page.keyboard.press("Enter")
+    expect(copy).to_have_text("Copied")
+    expect(copy).to_be_focused()  # focus is given back after the hidden selection
+    other = page.context.new_page()
+    other.goto(server_url + "/api/health")
+    d = _first_answer(page, server_url, "Who funds the IOM?")
+    assert other.evaluate("() => navigator.clipboard.readText()") == (
+        f"{d['answer']}\n\nSection: {d['section']}\nDocument: {d['document']}"
+    )
+    assert page.locator("textarea").count() == 1  # the hidden copy buffer is gone
+    other.close()
+
+
+def test_arrow_up_recalls_earlier_questions(chat: Page) -> None:
+    page = chat
+    box = _box(page)
+    box.press("ArrowUp")  # nothing asked yet: nothing to recall
+    expect(box).to_have_value("")
+    first, second = "Who funds the IOM?", "Who is the director general?"
+    for n, question in enumerate([first, second, second], start=1):
+        _ask(page, question)
+        expect(_bot_replies(page)).to_have_count(n)
+    expect(box).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(box).to_have_value(second)
+    assert box.evaluate("b => b.selectionStart") == len(second)  # caret at the end
+    page.keyboard.press("ArrowUp")  # the repeated question is not recalled twice
+    expect(box).to_have_value(first)
+    page.keyboard.press("ArrowUp")  # the first stays
+    expect(box).to_have_value(first)
+    page.keyboard.press("ArrowDown")
+    expect(box).to_have_value(second)
+    page.keyboard.press("ArrowDown")
+    expect(box).to_have_value("")
+
+    page.keyboard.press("ArrowUp")
+    page.keyboard.type(" Since when?")  # edited: the arrows move the caret again
+    page.keyboard.press("ArrowUp")
+    expect(box).to_have_value(second + " Since when?")
+    box.fill("typed")
+    page.keyboard.press("ArrowUp")
+    expect(box).to_have_value("typed")
+    page.keyboard.press("Enter")
+    expect(_bot_replies(page)).to_have_count(4)
+    page.keyboard.press("ArrowUp")
+    expect(box).to_have_value("typed")
+
+
+def _rendered_text(markdown: str) -> tuple[str, str]:
+    """The Markdown rendered by a CommonMark parser: its HTML, and its text."""
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").render(markdown)
+    parts: list[str] = []
+
+    class Text(HTMLParser):
+        def handle_data(self, data):  # type: ignore[no-untyped-def]
+            parts.append(data)
+
+    Text(convert_charrefs=True).feed(html)
+    return html, "".join(parts)
+
+
+def test_export_downloads_the_conversation_as_markdown(chat: Page, server_url: str) -> None:
+    page = chat
+    expect(page.get_by_role("button", name="Export")).to_be_disabled()
+    milestones = "What are the key milestones in IOM's history?"
+    _ask(page, milestones)
+    expect(_bot_replies(page)).to_have_count(1)
+    evil = "<img src=x onerror=alert(1)> *not bold* [link](http://x) &amp; `code`"
+    body = _fake_answer(
+        f"# {evil}\n1. numbered\n- dash\n> quote\n\nsecond paragraph",
+        highlight="- dash", section=evil, document="a_b.txt",
+    )
+    page.route("**/api/chat", lambda route: route.fulfill(json=body))
+    _ask(page, evil)
+    expect(_bot_replies(page)).to_have_count(2)
+    page.unroute("**/api/chat")
+
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export").click()
+    download = info.value
+    name = download.suggested_filename
+    assert re.fullmatch(r"qabot-conversation-\d{4}-\d\d-\d\d-\d{4}\.md", name)
+    assert [u for u in requests if not u.startswith("blob:")] == []  # made in the page
+    path = download.path()
+    assert path is not None
+    markdown = Path(path).read_text(encoding="utf-8")
+    html, text = _rendered_text(markdown)
+
+    assert markdown.startswith("# qabot conversation\n")
+    assert "International Organization for Migration" in text  # the documents' title
+    real = _first_answer(page, server_url, milestones)
+    assert f"You\n{milestones}" in text
+    assert real["answer"] in text
+    assert html.count("<br />") >= real["answer"].count("\n")  # the list keeps its lines
+    assert f"<strong>{real['highlight']}</strong>" in html
+    assert f"Section: {real['section']} · iom.txt · " in text
+    for alternative in real["alternatives"]:
+        assert alternative["answer"] in text
+    # markup from the user or the document reads as the same text, never as markup
+    assert evil in text
+    assert f"# {evil}\n1. numbered\n- dash\n> quote\nsecond paragraph" in text
+    assert "<strong>- dash</strong>" in html
+    assert f"Section: {evil} · a_b.txt" in text
+    evil_turn = html.split("<h2>You</h2>")[2]
+    for tag in ("<img", "<a ", "<em>not", "<code>", "<h1>", "<ol", "<ul", "<blockquote", "<hr"):
+        assert tag not in evil_turn, tag

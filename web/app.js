@@ -9,7 +9,10 @@
 
   const STORAGE_KEY = "qabot.chat.v1";
   const TOP_K = 3;
+  /** The server's limit (docs/api.md): characters once surrounding space is stripped. */
   const MAX_QUESTION = 1000;
+  /** The counter under the box shows from this many characters on. */
+  const COUNTER_FROM = 800;
   const REQUEST_TIMEOUT_MS = 30000;
   const SUGGESTION_COUNT = 4;
 
@@ -20,6 +23,11 @@
     input: $("question"),
     send: $("send"),
     clear: $("clear"),
+    exportBtn: $("export"),
+    counter: $("counter"),
+    status: $("status"),
+    chat: $("chat"),
+    composer: document.querySelector(".composer"),
     typing: $("typing"),
     corpusTitle: $("corpus-title"),
     corpusStats: $("corpus-stats"),
@@ -33,6 +41,12 @@
   /** Bumped by Clear so that a reply to a cleared conversation is dropped. */
   let generation = 0;
   let nextId = 1;
+  /** Whether the view keeps the end of the conversation in sight as the page grows. */
+  let followEnd = false;
+  /** While ↑ / ↓ walk through earlier questions: where we are and the text put in the box. */
+  let recall = null;
+  /** Whether the box held a question over the limit at the last update (to announce changes). */
+  let wasTooLong = false;
 
   // ---------------------------------------------------------------- helpers
 
@@ -49,6 +63,24 @@
 
   function asText(value) {
     return typeof value === "string" ? value : "";
+  }
+
+  /** A question's length as the server counts it: code points once surrounding space is gone. */
+  function questionLength(text) {
+    return [...text.trim()].length;
+  }
+
+  function plural(n, word) {
+    return `${n} ${word}${n === 1 ? "" : "s"}`;
+  }
+
+  /** Says something to screen-reader users through the page's one status region. */
+  function announce(text) {
+    // Emptied first so that the same sentence twice is announced twice.
+    els.status.textContent = "";
+    window.setTimeout(() => {
+      els.status.textContent = text;
+    }, 50);
   }
 
   function asScore(value) {
@@ -74,6 +106,8 @@
    * relative to the engine's answer threshold (GET /api/health): from 1.2x the threshold a
    * match is Medium, from 2.4x High. 0.13 is the engine's default until health answers. */
   let answerThreshold = 0.13;
+  /** The documents' titles, from GET /api/sections, for the transcript's header. */
+  let corpusTitles = [];
 
   function confidenceOf(score) {
     const s = asScore(score);
@@ -198,7 +232,14 @@
     bubble.appendChild(passage(d.answer, d.highlight, "answer"));
     const foot = el("div", "answer-meta");
     foot.appendChild(sourceLine(d.section, d.document));
-    foot.appendChild(confidence(d.score));
+    const side = el("div", "answer-side");
+    side.appendChild(confidence(d.score));
+    const copy = el("button", "btn btn-small btn-copy", "Copy");
+    copy.type = "button";
+    copy.dataset.copy = String(m.id);
+    copy.setAttribute("aria-label", "Copy the answer with its section and document");
+    side.appendChild(copy);
+    foot.appendChild(side);
     bubble.appendChild(foot);
     const others = alternativesList(d.alternatives);
     if (others) bubble.appendChild(others);
@@ -288,19 +329,87 @@
     updateControls();
   }
 
-  function scrollToEnd() {
+  /* Keeping the end in sight. Scrolling once is not enough: the page keeps growing after it
+   * (the suggestions and stats arrive after a reload has drawn the conversation, the box grows
+   * with its text), and the last answer would end up behind the question box. So the view
+   * follows the end, re-scrolling whenever the chat or the composer changes size, until the
+   * reader scrolls, clicks or uses the keyboard outside the composer; reaching the end again
+   * resumes following. */
+
+  function atEnd() {
+    const root = document.documentElement;
+    return root.scrollHeight - (window.scrollY + window.innerHeight) <= 2;
+  }
+
+  function jumpToEnd() {
+    window.scrollTo({ top: document.documentElement.scrollHeight, behavior: "auto" });
+  }
+
+  function scrollToEnd({ smooth = true } = {}) {
+    followEnd = true;
     window.requestAnimationFrame(() => {
       const reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-      window.scrollTo({ top: document.documentElement.scrollHeight, behavior: reduce ? "auto" : "smooth" });
+      if (!followEnd) return;
+      window.scrollTo({
+        top: document.documentElement.scrollHeight,
+        behavior: smooth && !reduce ? "smooth" : "auto",
+      });
     });
   }
 
+  function stopFollowing(event) {
+    const target = event.target instanceof Node ? event.target : null;
+    if (target && els.composer.contains(target)) return;
+    followEnd = false;
+  }
+
+  if (typeof ResizeObserver === "function") {
+    const observer = new ResizeObserver(() => {
+      if (followEnd) jumpToEnd();
+    });
+    observer.observe(els.chat);
+    observer.observe(els.composer);
+  }
+  for (const type of ["wheel", "touchstart", "pointerdown", "keydown"]) {
+    window.addEventListener(type, stopFollowing, { capture: true, passive: true });
+  }
+  window.addEventListener(
+    "scroll",
+    () => {
+      if (atEnd() && document.body.classList.contains("has-messages")) followEnd = true;
+    },
+    { passive: true },
+  );
+
   // ---------------------------------------------------------------- state
 
+  /** The counter under the box: hidden while short, the count near the limit, an error over it. */
+  function updateCounter(length) {
+    const tooLong = length > MAX_QUESTION;
+    els.counter.hidden = length < COUNTER_FROM;
+    els.counter.classList.toggle("counter-over", tooLong);
+    els.counter.textContent = tooLong
+      ? `${length} / ${MAX_QUESTION} · Too long by ${plural(length - MAX_QUESTION, "character")}: shorten it to send.`
+      : `${length} / ${MAX_QUESTION}`;
+    if (tooLong) els.input.setAttribute("aria-invalid", "true");
+    else els.input.removeAttribute("aria-invalid");
+    if (tooLong !== wasTooLong) {
+      announce(
+        tooLong
+          ? `Your question is too long: ${length} characters, the limit is ${MAX_QUESTION}.`
+          : "Your question is short enough to send.",
+      );
+    }
+    wasTooLong = tooLong;
+    return tooLong;
+  }
+
   function updateControls() {
-    const text = els.input.value.trim();
-    els.send.disabled = pending || text.length === 0;
+    const length = questionLength(els.input.value);
+    const tooLong = updateCounter(length);
+    els.send.disabled = pending || length === 0 || tooLong;
     els.clear.disabled = messages.length === 0 && !pending;
+    els.exportBtn.disabled = messages.length === 0;
     els.typing.hidden = !pending;
     els.log.setAttribute("aria-busy", pending ? "true" : "false");
     document.body.classList.toggle("has-messages", messages.length > 0);
@@ -359,15 +468,38 @@
     return { ok: true, data: body };
   }
 
-  async function ask(question, { retryOf = null } = {}) {
+  /** The latest error bubble of a question, if its last attempt failed. */
+  function failedAttempt(q) {
+    for (let i = messages.length - 1; i >= 0; i -= 1) {
+      const m = messages[i];
+      if (m.role === "error" && m.question === q) return m;
+    }
+    return null;
+  }
+
+  /* Asking a question whose last attempt failed (Retry, or Enter on the question put back in
+   * the box) replaces that attempt: its error bubble goes, and so does its question bubble
+   * unless it is the last exchange, where it stays put and gets the answer below it. */
+  function replaceFailedAttempt(failed, q) {
+    const at = messages.indexOf(failed);
+    const before = messages[at - 1];
+    const ownQuestion = before && before.role === "user" && before.text === q ? before : null;
+    const last = at === messages.length - 1;
+    removeMessage(failed.id);
+    if (ownQuestion && last) return;
+    if (ownQuestion) removeMessage(ownQuestion.id);
+    append({ id: nextId++, role: "user", text: q });
+  }
+
+  async function ask(question) {
     const q = question.trim();
     if (!q || pending) return;
+    if (questionLength(q) > MAX_QUESTION) return;
     const gen = generation;
-    if (retryOf === null) {
-      append({ id: nextId++, role: "user", text: q });
-    } else {
-      removeMessage(retryOf);
-    }
+    recall = null;
+    const failed = failedAttempt(q);
+    if (failed) replaceFailedAttempt(failed, q);
+    else append({ id: nextId++, role: "user", text: q });
     setPending(true);
     const result = await postQuestion(q);
     if (gen !== generation) return; // the conversation was cleared meanwhile
@@ -392,11 +524,186 @@
   function submitFromInput() {
     const q = els.input.value.trim();
     if (!q || pending) return;
-    if (q.length > MAX_QUESTION) return;
+    const length = questionLength(q);
+    if (length > MAX_QUESTION) {
+      // Never cut it: say so, and leave every character in the box.
+      announce(
+        `Not sent: your question is ${length} characters, the limit is ${MAX_QUESTION}. Shorten it to send.`,
+      );
+      return;
+    }
     els.input.value = "";
     updateControls();
     ask(q);
     els.input.focus();
+  }
+
+  // ---------------------------------------------------------------- copy and export
+
+  /** What Copy puts on the clipboard: the answer, then its section and document. */
+  function answerAsText(d) {
+    const lines = [asText(d.answer).trim(), ""];
+    if (asText(d.section)) lines.push(`Section: ${d.section}`);
+    if (asText(d.document)) lines.push(`Document: ${d.document}`);
+    return lines.join("\n").trim();
+  }
+
+  async function writeClipboard(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch (_) {
+        /* denied or unavailable: try the older way below */
+      }
+    }
+    // A page served over plain HTTP to another machine has no navigator.clipboard.
+    const active = document.activeElement;
+    const buffer = el("textarea", "copy-buffer");
+    buffer.value = text;
+    buffer.setAttribute("readonly", "");
+    buffer.setAttribute("aria-hidden", "true");
+    buffer.tabIndex = -1;
+    document.body.appendChild(buffer);
+    buffer.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (_) {
+      ok = false;
+    }
+    buffer.remove();
+    if (active instanceof HTMLElement) active.focus();
+    return ok;
+  }
+
+  async function copyAnswer(button) {
+    const id = Number(button.dataset.copy);
+    const m = messages.find((x) => x.id === id && x.role === "bot");
+    if (!m) return;
+    const ok = await writeClipboard(answerAsText(m.data || {}));
+    button.textContent = ok ? "Copied" : "Copy failed";
+    button.classList.toggle("btn-copied", ok);
+    announce(
+      ok
+        ? "Answer copied, with its section and document."
+        : "Couldn't copy: select the answer's text and copy it by hand.",
+    );
+    window.clearTimeout(Number(button.dataset.timer) || 0);
+    button.dataset.timer = String(
+      window.setTimeout(() => {
+        button.textContent = "Copy";
+        button.classList.remove("btn-copied");
+      }, 2000),
+    );
+  }
+
+  /* Markdown export. Text from the user or the documents is escaped so that it reads as the
+   * same text when the file is rendered: every character that could start markup inline is
+   * backslash-escaped (CommonMark lets any ASCII punctuation be), and so is one that would
+   * start a block (heading, quote, list, rule) at the start of a line. */
+  function mdInline(text) {
+    return text.replace(/[\\`*_[\]<>&|~]/g, "\\$&");
+  }
+
+  function mdLineStart(line) {
+    const trimmed = line.replace(/^\s+/, "");
+    return trimmed.replace(/^([#+=-])/, "\\$1").replace(/^(\d+)([.)])/, "$1\\$2");
+  }
+
+  /** A text as Markdown paragraphs, its single line breaks kept as hard breaks. */
+  function mdText(text, highlight) {
+    const hl = asText(highlight).trim();
+    const at = hl && !hl.includes("\n") ? text.indexOf(hl) : -1;
+    let escaped = mdInline(text);
+    if (at >= 0) {
+      escaped = `${mdInline(text.slice(0, at))}**${mdInline(hl)}**${mdInline(text.slice(at + hl.length))}`;
+    }
+    return escaped
+      .split(/\n[ \t]*\n\s*/)
+      .map((para) =>
+        para
+          .split("\n")
+          .map(mdLineStart)
+          .filter((line) => line !== "")
+          .join("\\\n"),
+      )
+      .filter((para) => para !== "")
+      .join("\n\n");
+  }
+
+  function mdSource(section, documentName, extra) {
+    const parts = [];
+    if (asText(section)) parts.push(`Section: ${mdInline(section)}`);
+    if (asText(documentName)) parts.push(mdInline(documentName));
+    if (extra) parts.push(extra);
+    return parts.length ? `*${parts.join(" · ")}*` : "";
+  }
+
+  function pad2(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  /** The conversation as a Markdown document, built from what the page holds. */
+  function transcriptMarkdown(now) {
+    const stamp = `${now.getFullYear()}-${pad2(now.getMonth() + 1)}-${pad2(now.getDate())} ${pad2(now.getHours())}:${pad2(now.getMinutes())}`;
+    const out = ["# qabot conversation", ""];
+    if (corpusTitles.length) out.push(`Documents: ${mdInline(corpusTitles.join(" · "))}\\`);
+    out.push(`Exported: ${stamp}`, "");
+    for (const m of messages) {
+      if (m.role === "user") {
+        out.push("## You", "", mdText(asText(m.text)), "");
+      } else if (m.role === "bot" && m.kind === "answer") {
+        const d = m.data || {};
+        const c = confidenceOf(d.score);
+        out.push("## qabot", "", mdText(asText(d.answer), d.highlight), "");
+        out.push(mdSource(d.section, d.document, `${c.label} confidence, ${scoreText(d.score)}`), "");
+        const alternatives = (Array.isArray(d.alternatives) ? d.alternatives : []).filter(
+          (a) => a && typeof a === "object" && asText(a.answer),
+        );
+        if (alternatives.length) {
+          out.push("Other matches:", "");
+          for (const a of alternatives) {
+            const body = mdText(asText(a.answer)).replace(/\n/g, "\n   ");
+            out.push(`1. ${body}\\`, `   ${mdSource(a.section, a.document, scoreText(a.score))}`, "");
+          }
+        }
+      } else if (m.role === "bot") {
+        const d = m.data || {};
+        out.push("## qabot", "", mdText(asText(d.message) || "I couldn't find an answer to that."), "");
+        const sections = [];
+        for (const a of Array.isArray(d.alternatives) ? d.alternatives : []) {
+          const section = a && asText(a.section).trim();
+          if (section && !sections.includes(section)) sections.push(section);
+        }
+        if (sections.length) {
+          out.push("Nearest sections:", "");
+          for (const section of sections) out.push(`- ${mdInline(section)}`);
+          out.push("");
+        }
+      } else if (m.role === "error") {
+        out.push("## qabot", "", `*Error: ${mdText(asText(m.message) || "something went wrong.")}*`, "");
+      }
+    }
+    return `${out.join("\n").trimEnd()}\n`;
+  }
+
+  /** Downloads the transcript: a file made in the page, nothing is sent to the server. */
+  function exportTranscript() {
+    if (!messages.length) return;
+    const now = new Date();
+    const name = `qabot-conversation-${now.getFullYear()}-${pad2(now.getMonth() + 1)}-${pad2(now.getDate())}-${pad2(now.getHours())}${pad2(now.getMinutes())}.md`;
+    const blob = new Blob([transcriptMarkdown(now)], { type: "text/markdown;charset=utf-8" });
+    const url = URL.createObjectURL(blob);
+    const link = el("a", "visually-hidden", name);
+    link.href = url;
+    link.download = name;
+    link.tabIndex = -1;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+    announce(`Conversation saved as ${name}.`);
   }
 
   // ---------------------------------------------------------------- corpus info
@@ -448,6 +755,7 @@
       const titles = documents
         .map((d) => asText(d && d.title).trim() || asText(d && d.document).trim())
         .filter(Boolean);
+      corpusTitles = titles;
       if (titles.length) {
         const shown = titles.length > 2 ? `${titles.slice(0, 2).join(" · ")} and ${titles.length - 2} more` : titles.join(" · ");
         els.corpusTitle.textContent = shown;
@@ -481,8 +789,54 @@
 
   els.input.addEventListener("input", updateControls);
 
+  /** The questions asked so far, oldest first, without immediate repeats. */
+  function askedQuestions() {
+    const out = [];
+    for (const m of messages) {
+      if (m.role === "user" && typeof m.text === "string" && m.text !== out[out.length - 1]) {
+        out.push(m.text);
+      }
+    }
+    return out;
+  }
+
+  function putInBox(text) {
+    els.input.value = text;
+    els.input.setSelectionRange(text.length, text.length);
+    updateControls();
+  }
+
+  /* ↑ in an empty box brings back the last question, ↑ again the one before, ↓ the next;
+   * once the recalled text is edited the arrows move the caret as usual. */
+  function recallQuestion(step) {
+    const value = els.input.value;
+    const browsing = recall !== null && value === recall.text;
+    if (!browsing && (step > 0 || value !== "")) return false;
+    const caret = els.input.selectionStart;
+    if (browsing && step < 0 && value.slice(0, caret).includes("\n")) return false;
+    if (browsing && step > 0 && value.slice(caret).includes("\n")) return false;
+    const questions = askedQuestions();
+    if (!questions.length) return false;
+    const index = browsing ? recall.index + step : questions.length - 1;
+    if (index < 0) return true; // already at the first question: stay there
+    if (index >= questions.length) {
+      recall = null;
+      putInBox("");
+      return true;
+    }
+    recall = { index, text: questions[index] };
+    putInBox(questions[index]);
+    return true;
+  }
+
   els.input.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter" || event.isComposing || event.keyCode === 229) return;
+    if (event.isComposing || event.keyCode === 229) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if ((event.key === "ArrowUp" || event.key === "ArrowDown") && !event.shiftKey) {
+      if (recallQuestion(event.key === "ArrowUp" ? -1 : 1)) event.preventDefault();
+      return;
+    }
+    if (event.key !== "Enter") return;
     if (event.shiftKey) return; // Shift+Enter: the textarea inserts a newline
     event.preventDefault();
     submitFromInput();
@@ -509,10 +863,15 @@
       const m = messages.find((x) => x.id === id && x.role === "error");
       if (!m) return;
       if (els.input.value.trim() === m.question) els.input.value = "";
-      ask(m.question, { retryOf: id });
+      ask(m.question);
       els.input.focus();
+      return;
     }
+    const copy = target.closest("button[data-copy]");
+    if (copy) copyAnswer(copy);
   });
+
+  els.exportBtn.addEventListener("click", exportTranscript);
 
   els.clear.addEventListener("click", () => {
     generation += 1;
@@ -536,7 +895,7 @@
     if (!Number.isInteger(m.id) || m.id <= 0) m.id = nextId++;
   }
   renderAll();
-  if (messages.length) scrollToEnd();
+  if (messages.length) scrollToEnd({ smooth: false });
   loadCorpusInfo();
   els.input.focus();
 })();
