@@ -140,9 +140,12 @@ def _bot_replies(page: Page):
     return page.locator("#log .msg-bot")
 
 
-def _shot(page: Page, name: str) -> None:
+def _shot(page: Page, name: str, *, jpeg: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    if jpeg:
+        page.screenshot(path=str(SHOTS / f"{name}.jpg"), type="jpeg", quality=75)
+    else:
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def _fake_answer(answer: str, **extra) -> dict:
@@ -458,7 +461,11 @@ def test_reload_keeps_conversation_and_clear_empties_it(chat: Page) -> None:
 
 
 def test_screenshots_light_and_dark(chat: Page) -> None:
-    """Desktop and phone screenshots of a conversation, light and dark, for a person to judge."""
+    """Desktop and phone screenshots of a conversation, light and dark, for a person to judge.
+
+    Also writes the two JPEGs of docs/screenshots/ (the top of the conversation on a desktop in
+    light, its end on a phone in dark) to test-results/screenshots/: copy them over to refresh.
+    """
     page = chat
     page.emulate_media(reduced_motion="reduce")
     _ask(page, HQ_QUESTION)
@@ -475,8 +482,12 @@ def test_screenshots_light_and_dark(chat: Page) -> None:
             page.set_viewport_size(viewport)
             page.evaluate("() => window.scrollTo(0, 0)")
             _shot(page, f"{device}-{scheme}-top")
+            if (device, scheme) == ("desktop", "light"):
+                _shot(page, "chat-desktop-light", jpeg=True)
             page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
             _shot(page, f"{device}-{scheme}")
+            if (device, scheme) == ("phone", "dark"):
+                _shot(page, "chat-phone-dark", jpeg=True)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
 
 
@@ -563,6 +574,27 @@ def test_reload_shows_the_last_answer_whole_above_the_composer(
     _box(page).fill("line\n" * 4)
     page.wait_for_timeout(200)
     assert page.evaluate("() => window.scrollY") == y
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_growing_question_box_keeps_the_last_answer_in_sight(
+    chat: Page, viewport: dict
+) -> None:
+    page = chat
+    page.set_viewport_size(viewport)
+    for n, question in enumerate([HQ_QUESTION, "Who funds the IOM?"], start=1):
+        _ask(page, question)
+        expect(_bot_replies(page)).to_have_count(n)
+    page.wait_for_timeout(300)
+    assert _last_message_gap(page) >= 0
+    # a click elsewhere (Copy) stops following the conversation, not keeping the end in sight
+    page.locator("#log .btn-copy").last.click()
+    _box(page).focus()
+    page.keyboard.insert_text("word " * 150)
+    page.wait_for_timeout(200)
+    height = page.locator("#question").bounding_box()
+    assert height is not None and height["height"] > 150  # the box did grow
+    assert _last_message_gap(page) >= 0
 
 
 def test_enter_after_an_error_asks_once_and_drops_the_error(chat: Page) -> None:

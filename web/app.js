@@ -332,17 +332,22 @@
   /* Keeping the end in sight. Scrolling once is not enough: the page keeps growing after it
    * (the suggestions and stats arrive after a reload has drawn the conversation, the box grows
    * with its text), and the last answer would end up behind the question box. So the view
-   * follows the end, re-scrolling whenever the chat or the composer changes size, until the
-   * reader scrolls, clicks or uses the keyboard outside the composer; reaching the end again
-   * resumes following. */
+   * follows the end, re-scrolling whenever the chat changes size, until the reader scrolls,
+   * clicks or uses the keyboard outside the composer (so that opening "Other matches" does
+   * not jump away); reaching the end again resumes following. When the composer grows, a view
+   * that was at the end stays there. */
 
   function atEnd() {
     const root = document.documentElement;
     return root.scrollHeight - (window.scrollY + window.innerHeight) <= 2;
   }
 
+  /** Whether the view was at the end at the last scroll (growth itself fires no scroll). */
+  let wasAtEnd = false;
+
   function jumpToEnd() {
     window.scrollTo({ top: document.documentElement.scrollHeight, behavior: "auto" });
+    wasAtEnd = true;
   }
 
   function scrollToEnd({ smooth = true } = {}) {
@@ -364,11 +369,12 @@
   }
 
   if (typeof ResizeObserver === "function") {
-    const observer = new ResizeObserver(() => {
+    new ResizeObserver(() => {
       if (followEnd) jumpToEnd();
-    });
-    observer.observe(els.chat);
-    observer.observe(els.composer);
+    }).observe(els.chat);
+    new ResizeObserver(() => {
+      if (followEnd || wasAtEnd) jumpToEnd();
+    }).observe(els.composer);
   }
   for (const type of ["wheel", "touchstart", "pointerdown", "keydown"]) {
     window.addEventListener(type, stopFollowing, { capture: true, passive: true });
@@ -376,7 +382,8 @@
   window.addEventListener(
     "scroll",
     () => {
-      if (atEnd() && document.body.classList.contains("has-messages")) followEnd = true;
+      wasAtEnd = atEnd();
+      if (wasAtEnd && document.body.classList.contains("has-messages")) followEnd = true;
     },
     { passive: true },
   );
