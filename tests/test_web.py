@@ -534,6 +534,17 @@ def _last_message_gap(page: Page) -> float:
     )
 
 
+def _settled_gap(page: Page) -> float:
+    """The gap under the last message once the page has settled (up to 3 s), or the last seen."""
+    gap = _last_message_gap(page)
+    for _ in range(150):
+        if gap >= 0:
+            break
+        page.wait_for_timeout(20)
+        gap = _last_message_gap(page)
+    return gap
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_reload_shows_the_last_answer_whole_above_the_composer(
     chat: Page, viewport: dict
@@ -554,13 +565,8 @@ def test_reload_shows_the_last_answer_whole_above_the_composer(
     page.wait_for_timeout(100)
     held[0].continue_()
     expect(page.locator("#suggestions button").first).to_be_visible()
-    gaps = []
-    for _ in range(50):
-        gaps.append(_last_message_gap(page))
-        if gaps[-1] >= 0:
-            break
-        page.wait_for_timeout(20)
-    assert gaps[-1] >= 0, f"last answer hidden by {-gaps[-1]:.0f} px behind the question box"
+    gap = _settled_gap(page)
+    assert gap >= 0, f"last answer hidden by {-gap:.0f} px behind the question box"
     last = page.locator("#log > li").last.bounding_box()
     header = page.locator(".app-header").bounding_box()
     assert last is not None and header is not None
@@ -585,16 +591,16 @@ def test_a_growing_question_box_keeps_the_last_answer_in_sight(
     for n, question in enumerate([HQ_QUESTION, "Who funds the IOM?"], start=1):
         _ask(page, question)
         expect(_bot_replies(page)).to_have_count(n)
-    page.wait_for_timeout(300)
-    assert _last_message_gap(page) >= 0
+    assert _settled_gap(page) >= 0
     # a click elsewhere (Copy) stops following the conversation, not keeping the end in sight
     page.locator("#log .btn-copy").last.click()
     _box(page).focus()
     page.keyboard.insert_text("word " * 150)
-    page.wait_for_timeout(200)
+    expect(page.locator("#counter")).to_be_hidden()  # 750 characters: no counter yet
     height = page.locator("#question").bounding_box()
     assert height is not None and height["height"] > 150  # the box did grow
-    assert _last_message_gap(page) >= 0
+    gap = _settled_gap(page)
+    assert gap >= 0, f"last answer hidden by {-gap:.0f} px behind the question box"
 
 
 def test_enter_after_an_error_asks_once_and_drops_the_error(chat: Page) -> None:
