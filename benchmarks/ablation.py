@@ -22,8 +22,9 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 import qabot.answer as answer_mod
-import qabot.index as index_mod
 import qabot.passages as passages_mod
+import qabot.retrieval.lexical as index_mod
+import qabot.retrieval.ranker as ranker_mod
 from qabot import QABot, load_corpus
 from qabot.evaluate import bot_asker, evaluate, load_gold, normalize_answer
 
@@ -43,7 +44,8 @@ def patched(**attrs: object) -> Callable[[], contextlib.AbstractContextManager[N
         with contextlib.ExitStack() as stack:
             for target, value in attrs.items():
                 module, attr = target.split("__", 1)
-                mod = {"index": index_mod, "answer": answer_mod, "passages": passages_mod}[module]
+                mod = {"index": index_mod, "ranker": ranker_mod, "answer": answer_mod,
+                       "passages": passages_mod}[module]
                 stack.enter_context(mock.patch.object(mod, attr, value))
             yield
 
@@ -79,7 +81,7 @@ LEVERS: list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]] 
     ("- corpus-wide terms kept (max_df 1.0)", patched(index__MAX_WORD_DF=1.0)),
     ("- heading outline not indexed", patched(index__indexed_text=_no_parents)),
     ("- no headings indexed at all", patched(index__indexed_text=_text_only)),
-    ("- bibliography not scaled", patched(index__CITATION_WEIGHT=1.0)),
+    ("- bibliography not scaled", patched(ranker__CITATION_WEIGHT=1.0)),
     ("- no character n-grams", patched(index__CHAR_WEIGHT=0.0)),
     ("- question filler words kept", patched(index__STOP_WORDS=_BASE_STOP)),
     ("- no coverage guard", patched(answer__MIN_COVERAGE=0.0)),

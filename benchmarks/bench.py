@@ -25,8 +25,8 @@ Everything is measured in one run, on one machine, with :func:`time.perf_counter
 
 * **One-off costs** (median of ``--build-repeat`` rounds after one untimed run; the steps
   take turns like the variants above): the baseline's read + split + fit;
-  ``QABot.from_path`` (corpus load + passage split + index build); ``PassageIndex.build``
-  alone; ``index.save`` to a temp dir; ``PassageIndex.load`` from it;
+  ``QABot.from_path`` (corpus load + passage split + index build); ``Ranker.build``
+  alone; ``index.save`` to a temp dir; ``Ranker.load`` from it;
   ``QABot.from_path(index_dir=...)`` reusing that saved index (a warm start: read + hash +
   load), and how load compares to build.
 
@@ -72,7 +72,7 @@ import qabot  # noqa: E402
 from qabot.answer import QABot, index_version  # noqa: E402
 from qabot.documents import Document, corpus_hash, load_corpus  # noqa: E402
 from qabot.errors import QABotError  # noqa: E402
-from qabot.index import PassageIndex  # noqa: E402
+from qabot.retrieval import Ranker  # noqa: E402
 
 TOP_K = 5
 PARAGRAPH_SPLIT = re.compile(r"\n\s*\n")
@@ -256,16 +256,17 @@ def one_off_costs(corpus: Path, documents: tuple[Document, ...], repeats: int,
     baseline = Baseline.from_path(corpus)
     index_dir = workdir / "index"
     bot.index.save(index_dir, version=version, corpus_hash=digest)
-    loaded = PassageIndex.load(index_dir, version=version, corpus_hash=digest)
+    encoder = bot.index.encoder
+    loaded = Ranker.load(index_dir, version=version, corpus_hash=digest, encoder=encoder)
     if len(loaded) != len(bot.index):
-        raise BenchError("PassageIndex.load returned another number of passages")
+        raise BenchError("Ranker.load returned another number of passages")
     times = run_steps({
         "baseline build (read + split + fit)": lambda: Baseline.from_path(corpus),
         "QABot.from_path (read + split + build)": lambda: QABot.from_path(corpus),
-        "PassageIndex.build (from passages)": lambda: PassageIndex.build(bot.passages),
+        "Ranker.build (from passages)": lambda: Ranker.build(bot.passages, encoder),
         "index.save": lambda: bot.index.save(index_dir, version=version, corpus_hash=digest),
-        "PassageIndex.load": lambda: PassageIndex.load(index_dir, version=version,
-                                                       corpus_hash=digest),
+        "Ranker.load": lambda: Ranker.load(index_dir, version=version, corpus_hash=digest,
+                                           encoder=encoder),
         "QABot.from_path (saved index_dir)": lambda: QABot.from_path(corpus,
                                                                      index_dir=index_dir),
     }, repeats)
@@ -419,8 +420,8 @@ def render(result: dict[str, Any]) -> str:
         out.append(f"| {name:<40} | {_fmt(r['median_ms']):>7} | {_fmt(r['min_ms']):>7} | "
                    f"{_fmt(r['max_ms']):>7} |")
     o = result["one_off_ratios"]
-    out.append(f"saved index: {o['index_bytes']} bytes; PassageIndex.load is "
-               f"{o['load_vs_build']:.2f}× PassageIndex.build; a warm start "
+    out.append(f"saved index: {o['index_bytes']} bytes; Ranker.load is "
+               f"{o['load_vs_build']:.2f}× Ranker.build; a warm start "
                f"(from_path with index_dir) is {o['warm_vs_cold']:.2f}× a cold from_path; "
                f"qabot's cold start is {o['build_vs_baseline']:.1f}× the baseline's build")
     out.append("")
@@ -513,7 +514,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                       args.scale_build_repeat, workdir)
             for factor in args.scales
         ]
-    build = one_off["PassageIndex.build (from passages)"]["median_ms"]
+    build = one_off["Ranker.build (from passages)"]["median_ms"]
     cold = one_off["QABot.from_path (read + split + build)"]["median_ms"]
     return {
         "machine": facts,

@@ -4,7 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .answer import Alternative, Answer, QABot
 from .documents import Document, load_corpus
-from .errors import CorpusError, IndexFormatError, QABotError, QuestionError
+from .errors import CorpusError, EncoderError, IndexFormatError, QABotError, QuestionError
 from .passages import Passage, split_document
 
 try:
@@ -17,6 +17,7 @@ __all__ = [
     "Answer",
     "CorpusError",
     "Document",
+    "EncoderError",
     "IndexFormatError",
     "Passage",
     "QABot",

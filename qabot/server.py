@@ -142,7 +142,8 @@ def _chat() -> Response:
 def _health() -> Response:
     bot = _bot()
     return jsonify(status="ok", version=__version__, documents=len(bot.documents),
-                   passages=len(bot.passages), threshold=bot.threshold)
+                   passages=len(bot.passages), threshold=bot.threshold,
+                   encoder=bot.encoder)
 
 
 def _sections() -> Response:
@@ -377,7 +378,7 @@ def openapi_spec() -> dict[str, Any]:
         },
         "Health": {
             "type": "object",
-            "required": ["status", "version", "documents", "passages", "threshold"],
+            "required": ["status", "version", "documents", "passages", "threshold", "encoder"],
             "additionalProperties": False,
             "properties": {
                 "status": {"const": "ok"},
@@ -386,6 +387,9 @@ def openapi_spec() -> dict[str, Any]:
                 "passages": {"type": "integer", "minimum": 1},
                 "threshold": {"type": "number", "minimum": 0,
                               "description": "The lowest score answered with found true."},
+                "encoder": {"enum": ["static", "transformer", "none"],
+                            "description": "The semantic signal joined to TF-IDF (none: "
+                                           "TF-IDF alone)."},
             },
         },
         "Sections": {

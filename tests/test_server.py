@@ -110,7 +110,8 @@ def test_health(client: FlaskClient, bot: QABot) -> None:
     assert response.get_json() == {"status": "ok", "version": __version__,
                                    "documents": len(bot.documents),
                                    "passages": len(bot.passages),
-                                   "threshold": bot.threshold}
+                                   "threshold": bot.threshold, "encoder": bot.encoder}
+    assert bot.encoder == "static"  # the default
     jsonschema.validate(response.get_json(), _schema("Health"))
 
 

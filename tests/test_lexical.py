@@ -1,4 +1,5 @@
-"""The TF-IDF passage index (qabot.index): ranking, scores, save/load, stale indexes."""
+"""The lexical signal (qabot.retrieval.lexical) through a TF-IDF-only Ranker: ranking, scores,
+save/load, stale and damaged indexes."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import qabot.index as index_mod
+import qabot.retrieval.lexical as index_mod
 from qabot import QABot, __version__
 from qabot.answer import index_version
 from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError, QABotError
-from qabot.index import PassageIndex, section_numbers, section_texts
 from qabot.passages import Passage
+from qabot.retrieval import Ranker, load_encoder
+from qabot.retrieval.lexical import section_numbers, section_texts
 
 PASSAGES = (
     Passage(
@@ -48,11 +50,11 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def index() -> PassageIndex:
-    return PassageIndex.build(PASSAGES)
+def index() -> Ranker:
+    return Ranker.build(PASSAGES)
 
 
-def test_index_holds_its_passages(index: PassageIndex) -> None:
+def test_index_holds_its_passages(index: Ranker) -> None:
     assert len(index) == len(PASSAGES)
     assert tuple(index.passages) == PASSAGES
 
@@ -71,21 +73,21 @@ def test_index_holds_its_passages(index: PassageIndex) -> None:
         ("founded in 1901", 5),
     ],
 )
-def test_best_hit_shares_the_rare_word(index: PassageIndex, query: str, expected: int) -> None:
+def test_best_hit_shares_the_rare_word(index: Ranker, query: str, expected: int) -> None:
     best = index.search(query, k=3)[0]
     assert best.passage == PASSAGES[expected]
     assert best.position == expected
     assert best.score > 0
 
 
-def test_section_heading_is_searchable_with_the_text(index: PassageIndex) -> None:
+def test_section_heading_is_searchable_with_the_text(index: Ranker) -> None:
     # "based" only occurs in the section heading of the headquarters passage
     assert index.search("based", k=1)[0].position == 0
     assert index.search("geology", k=1)[0].position == 4
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_scores_are_descending_and_within_zero_one(index: PassageIndex, query: str) -> None:
+def test_scores_are_descending_and_within_zero_one(index: Ranker, query: str) -> None:
     hits = index.search(query, k=len(PASSAGES))
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
@@ -100,20 +102,20 @@ def test_scores_are_descending_and_within_zero_one(index: PassageIndex, query: s
     assert np.allclose(sorted(all_scores, reverse=True), scores)
 
 
-def test_identical_text_scores_high(index: PassageIndex) -> None:
+def test_identical_text_scores_high(index: Ranker) -> None:
     best = index.search(PASSAGES[3].text, k=1)[0]
     assert best.position == 3
     assert best.score > 0.5
 
 
 @pytest.mark.parametrize("k", [1, 2, len(PASSAGES), len(PASSAGES) + 1, 100])
-def test_k_hits_at_most_the_corpus(index: PassageIndex, k: int) -> None:
+def test_k_hits_at_most_the_corpus(index: Ranker, k: int) -> None:
     hits = index.search("guild", k=k)
     assert len(hits) == min(k, len(PASSAGES))
     assert len({h.position for h in hits}) == len(hits)
 
 
-def test_top_k_agrees_with_a_full_sort(index: PassageIndex) -> None:
+def test_top_k_agrees_with_a_full_sort(index: Ranker) -> None:
     scores = index.scores("guild founded headquarters")
     for k in range(1, len(PASSAGES) + 1):
         top = [h.score for h in index.search("guild founded headquarters", k=k)]
@@ -121,13 +123,13 @@ def test_top_k_agrees_with_a_full_sort(index: PassageIndex) -> None:
 
 
 @pytest.mark.parametrize("typo", ["headquaters", "hedquarters", "Headquartres"])
-def test_typo_still_finds_the_passage(index: PassageIndex, typo: str) -> None:
+def test_typo_still_finds_the_passage(index: Ranker, typo: str) -> None:
     best = index.search(typo, k=1)[0]
     assert best.position == 0
     assert best.score > 0
 
 
-def test_nonsense_scores_near_zero(index: PassageIndex) -> None:
+def test_nonsense_scores_near_zero(index: Ranker) -> None:
     assert max(index.scores("zxqv wplm")) < 0.05
 
 
@@ -138,14 +140,14 @@ HASH = "0" * 64
 
 
 @pytest.fixture
-def saved(tmp_path: Path, index: PassageIndex) -> Path:
+def saved(tmp_path: Path, index: Ranker) -> Path:
     directory = tmp_path / "idx"
     index.save(directory, version=VERSION, corpus_hash=HASH)
     return directory
 
 
 def test_save_writes_npz_and_json(saved: Path) -> None:
-    assert sorted(p.name for p in saved.iterdir()) == ["index.json", "index.npz"]
+    assert sorted(p.name for p in saved.iterdir()) == ["index.json", "index.npz", "manifest.json"]
     meta = json.loads((saved / "index.json").read_text("utf-8"))
     assert meta["version"] == VERSION
     assert meta["corpus_hash"] == HASH
@@ -159,8 +161,8 @@ def test_npz_holds_plain_arrays_only(saved: Path) -> None:
             assert array.dtype != object
 
 
-def test_round_trip_gives_the_same_passages_and_scores(saved: Path, index: PassageIndex) -> None:
-    loaded = PassageIndex.load(saved, version=VERSION, corpus_hash=HASH)
+def test_round_trip_gives_the_same_passages_and_scores(saved: Path, index: Ranker) -> None:
+    loaded = Ranker.load(saved, version=VERSION, corpus_hash=HASH, encoder=None)
     assert tuple(loaded.passages) == tuple(index.passages)
     for query in [*QUERIES, "headquaters", "Penguins and bananas"]:
         assert np.allclose(loaded.scores(query), index.scores(query))
@@ -188,7 +190,7 @@ def test_round_trip_of_the_shipped_corpus(tmp_path: Path) -> None:
 )
 def test_load_refuses_a_foreign_index(saved: Path, version: str, digest: str, problem: str) -> None:
     with pytest.raises(IndexFormatError, match=problem):
-        PassageIndex.load(saved, version=version, corpus_hash=digest)
+        Ranker.load(saved, version=version, corpus_hash=digest, encoder=None)
 
 
 def _truncate_npz(d: Path) -> None:
@@ -258,7 +260,7 @@ def _load_error(directory: Path) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         try:
-            PassageIndex.load(directory, version=VERSION, corpus_hash=HASH)
+            Ranker.load(directory, version=VERSION, corpus_hash=HASH, encoder=None)
         except IndexFormatError as exc:
             assert str(directory) in str(exc)
             name = "IndexFormatError"
@@ -312,7 +314,7 @@ def test_from_documents_saves_then_reuses_a_fresh_index(
     def no_rebuild(*args, **kwargs):
         raise AssertionError("a fresh saved index must be loaded, not rebuilt")
 
-    monkeypatch.setattr(PassageIndex, "build", classmethod(no_rebuild))
+    monkeypatch.setattr(Ranker, "build", classmethod(no_rebuild))
     second = QABot.from_documents(docs, index_dir=index_dir)
     assert second.passages == first.passages
 
@@ -332,9 +334,8 @@ def test_from_documents_rebuilds_and_overwrites_a_stale_index(tmp_path: Path) ->
 
     meta = json.loads((index_dir / "index.json").read_text("utf-8"))
     assert meta["corpus_hash"] == corpus_hash(new_docs)
-    reloaded = PassageIndex.load(
-        index_dir, version=index_version(), corpus_hash=corpus_hash(new_docs)
-    )
+    reloaded = Ranker.load(index_dir, version=index_version(),
+                           corpus_hash=corpus_hash(new_docs), encoder=load_encoder("static"))
     assert reloaded.passages == bot.passages
 
 
@@ -364,7 +365,8 @@ def test_from_documents_rebuilds_a_corrupt_index(tmp_path: Path, corrupt) -> Non
         gc.collect()
     assert error is None
     assert "Lisbon" in bot.ask("Where are the headquarters?").answer
-    assert PassageIndex.load(index_dir, version=index_version(), corpus_hash=corpus_hash(docs))
+    assert Ranker.load(index_dir, version=index_version(), corpus_hash=corpus_hash(docs),
+                       encoder=load_encoder("static"))
 
 
 # --- section context -------------------------------------------------------------------
@@ -394,7 +396,7 @@ def test_section_texts_group_passages_under_their_heading() -> None:
 
 
 def _tide_order(question: str) -> list[str]:
-    hits = PassageIndex.build(TWIN).search(question, len(TWIN))
+    hits = Ranker.build(TWIN).search(question, len(TWIN))
     return [h.passage.section for h in hits if h.passage.text.startswith("Tide")]
 
 

@@ -1,4 +1,4 @@
-"""Index passages for retrieval: TF-IDF (scikit-learn) over words and characters, cosine scores.
+"""The lexical signal: TF-IDF (scikit-learn) over words and characters, cosine scores.
 
 Two TF-IDF spaces are built over each passage's text together with its section heading:
 
@@ -14,41 +14,37 @@ times more relevant), smoothed idf (``ln((1 + n) / (1 + df)) + 1``: no zero divi
 term fully ignored) and L2 normalisation, so a dot product is the cosine similarity.
 A passage's match is ``(1 - CHAR_WEIGHT) * cos_words + CHAR_WEIGHT * cos_chars``. Its
 score blends that with the match of its whole section (every passage under the same
-heading, read as one text) at ``SECTION_WEIGHT``, times a prior that is 1 except for
-bibliography entries (``CITATION_WEIGHT``): a question whose words are spread over a
-section's passages then finds that section even when no single passage holds them all.
+heading, read as one text) at ``SECTION_WEIGHT``: a question whose words are spread over
+a section's passages then finds that section even when no single passage holds them all.
 
-An index is saved as ``index.npz`` (arrays only, loaded with ``allow_pickle=False``) and
-``index.json`` (vocabularies, passages, the qabot version and the corpus hash); a saved
-index whose version or hash differs from what is expected is refused, never used.
+The index also owns the question-side word tools the answer layer needs: spelling
+correction against the corpus's own words and the idf-weighted coverage of a question's
+content words. :class:`~qabot.retrieval.ranker.Ranker` saves and verifies its arrays.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import threading
 import unicodedata
-import zipfile
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 import Stemmer
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from .errors import IndexFormatError
-from .passages import Passage
+from ..errors import IndexFormatError
+from ..passages import Passage
 
 __all__ = [
     "CHAR_WEIGHT",
-    "INDEX_FORMAT",
     "SECTION_WEIGHT",
-    "Hit",
-    "PassageIndex",
+    "LexicalIndex",
     "analyze_words",
+    "indexed_text",
     "normalize",
     "section_numbers",
     "section_texts",
@@ -60,12 +56,7 @@ CHAR_WEIGHT = 0.3
 #: than "the" does, and short passages that merely name it would otherwise win.
 MAX_WORD_DF = 0.5
 MIN_PASSAGES_FOR_MAX_DF = 20
-INDEX_FORMAT = 2
 SPELLING_CUTOFF = 0.85
-#: Bibliography entries ("Betts, A. (2006). Title. Publisher.") name the subject in every
-#: line yet rarely answer a question about it, so their scores are scaled by this.
-CITATION_WEIGHT = 0.7
-_CITATION = re.compile(r"\(\d{4}[a-z]?\)\.\s+\S")
 #: Share of a passage's score that comes from its section's match as a whole.
 SECTION_WEIGHT = 0.3
 
@@ -140,11 +131,6 @@ def indexed_text(passage: Passage) -> str:
     return "\n".join((*passage.parents, passage.section, passage.text))
 
 
-def passage_prior(passage: Passage) -> float:
-    """A passage's weight before any question: ``CITATION_WEIGHT`` for a bibliography entry."""
-    return CITATION_WEIGHT if _CITATION.search(passage.text[:200]) else 1.0
-
-
 def section_numbers(passages: tuple[Passage, ...]) -> np.ndarray:
     """Each passage's section number: a section is the passages of one document under one
     heading, numbered in order of first appearance."""
@@ -165,16 +151,7 @@ def section_texts(passages: tuple[Passage, ...], numbers: np.ndarray) -> list[st
     return ["\n".join(lines) for lines in parts]
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A retrieved passage with its position in the index and its score."""
-
-    passage: Passage
-    position: int
-    score: float
-
-
-class PassageIndex:
+class LexicalIndex:
     """A TF-IDF index over passages: build once, query many times."""
 
     def __init__(
@@ -206,7 +183,6 @@ class PassageIndex:
         idf = word_vectorizer.idf_
         self._term_weight = {t: float(idf[i]) for t, i in vocabulary.items() if " " not in t}
         self._unseen_weight = float(idf.max()) if len(idf) else 1.0
-        self._prior = np.array([passage_prior(p) for p in passages], dtype=np.float64)
         # The sections' TF-IDF rows cost a second pass over the text: saved with the index.
         self._section_of = section_numbers(passages)
         if section_matrices is None:
@@ -219,7 +195,7 @@ class PassageIndex:
             raise IndexFormatError("section matrices do not match the passages' sections")
 
     @classmethod
-    def build(cls, passages: tuple[Passage, ...] | list[Passage]) -> PassageIndex:
+    def build(cls, passages: tuple[Passage, ...] | list[Passage]) -> LexicalIndex:
         """Fit both TF-IDF spaces on the passages."""
         passages = tuple(passages)
         if not passages:
@@ -285,8 +261,7 @@ class PassageIndex:
         query = self._query(question)
         own = self._blend(query, self._word_matrix, self._char_matrix)
         section = self._blend(query, self._section_words, self._section_chars)
-        blended = (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
-        return blended * self._prior
+        return (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
 
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
@@ -307,101 +282,93 @@ class PassageIndex:
         word, char = query
         return (1.0 - CHAR_WEIGHT) * (words @ word) + CHAR_WEIGHT * (chars @ char)
 
-    def search(self, question: str, k: int = 3) -> list[Hit]:
-        """The ``k`` best passages, best first (ties keep corpus order)."""
-        return self.top(self.scores(question), k)
+    # --- persistence (the Ranker writes and verifies the files) ----------------------
 
-    def top(self, scores: np.ndarray, k: int) -> list[Hit]:
-        """The ``k`` highest of ``scores`` as hits, without sorting all of them."""
-        k = max(0, min(k, len(scores)))
-        if k == 0:
-            return []
-        candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(
-            len(scores))
-        order = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
-        return [Hit(self.passages[i], i, float(scores[i])) for i in order]
-
-    # --- persistence -------------------------------------------------------------------
-
-    def save(self, directory: str | Path, *, version: str, corpus_hash: str) -> None:
-        """Write ``index.npz`` + ``index.json`` into ``directory`` (created if needed)."""
-        try:
-            self._save(Path(directory), version=version, corpus_hash=corpus_hash)
-        except OSError as exc:
-            raise IndexFormatError(
-                f"{directory}: cannot save the index ({exc.strerror or exc})"
-            ) from None
-
-    def _save(self, directory: Path, *, version: str, corpus_hash: str) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        arrays = {}
-        for name, matrix, vectorizer in (
-            ("word", self._word_matrix, self._word_vectorizer),
-            ("char", self._char_matrix, self._char_vectorizer),
-        ):
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The index's arrays by name: each TF-IDF matrix as CSR parts, and the idf vectors."""
+        arrays: dict[str, np.ndarray] = {}
+        for name, matrix in self._matrices().items():
             arrays[f"{name}_data"] = matrix.data
             arrays[f"{name}_indices"] = matrix.indices
             arrays[f"{name}_indptr"] = matrix.indptr
             arrays[f"{name}_shape"] = np.array(matrix.shape, dtype=np.int64)
-            arrays[f"{name}_idf"] = vectorizer.idf_
-        for name, matrix in (("section_word", self._section_words),
-                             ("section_char", self._section_chars)):
-            arrays[f"{name}_data"] = matrix.data
-            arrays[f"{name}_indices"] = matrix.indices
-            arrays[f"{name}_indptr"] = matrix.indptr
-            arrays[f"{name}_shape"] = np.array(matrix.shape, dtype=np.int64)
-        np.savez_compressed(directory / "index.npz", **arrays)
-        meta = {
-            "format": INDEX_FORMAT,
-            "version": version,
-            "corpus_hash": corpus_hash,
-            "word_vocabulary": _plain_vocabulary(self._word_vectorizer),
-            "char_vocabulary": _plain_vocabulary(self._char_vectorizer),
-            "passages": [asdict(p) for p in self.passages],
-        }
-        (directory / "index.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+        arrays["word_idf"] = self._word_vectorizer.idf_
+        arrays["char_idf"] = self._char_vectorizer.idf_
+        return arrays
+
+    def vocabularies(self) -> dict[str, dict[str, int]]:
+        """The word and character vocabularies (term -> column), JSON-ready."""
+        return {"word_vocabulary": _plain_vocabulary(self._word_vectorizer),
+                "char_vocabulary": _plain_vocabulary(self._char_vectorizer)}
+
+    def _matrices(self) -> dict[str, sp.csr_matrix]:
+        return {"word": self._word_matrix, "char": self._char_matrix,
+                "section_word": self._section_words, "section_char": self._section_chars}
 
     @classmethod
-    def load(cls, directory: str | Path, *, version: str, corpus_hash: str) -> PassageIndex:
-        """Read an index saved by :meth:`save`; refuse one of another version or corpus."""
-        directory = Path(directory)
-        try:
-            meta = json.loads((directory / "index.json").read_text("utf-8"))
-            if meta.get("format") != INDEX_FORMAT or meta.get("version") != version:
-                raise IndexFormatError(f"{directory}: index written by another qabot version")
-            if meta.get("corpus_hash") != corpus_hash:
-                raise IndexFormatError(f"{directory}: index was built from another corpus")
-            passages = tuple(
-                Passage(**{**p, "parents": tuple(p.get("parents", ()))}) for p in meta["passages"]
-            )
-            with np.load(directory / "index.npz", allow_pickle=False) as arrays:
-                matrices = {
-                    name: sp.csr_matrix(
-                        (arrays[f"{name}_data"], arrays[f"{name}_indices"],
-                         arrays[f"{name}_indptr"]),
-                        shape=tuple(int(x) for x in arrays[f"{name}_shape"]),
-                    )
-                    for name in ("word", "char", "section_word", "section_char")
-                }
-                parts = {name: (matrices[name], np.asarray(arrays[f"{name}_idf"]))
-                         for name in ("word", "char")}
-            word_vectorizer = _word_vectorizer(meta["word_vocabulary"])
-            word_vectorizer.idf_ = parts["word"][1]
-            char_vectorizer = _char_vectorizer(meta["char_vocabulary"])
-            char_vectorizer.idf_ = parts["char"][1]
-        except IndexFormatError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, AttributeError,
-                zipfile.BadZipFile) as exc:
-            raise IndexFormatError(f"{directory}: unreadable index ({exc})") from None
-        for name, (matrix, _) in parts.items():
-            if matrix.shape[0] != len(passages):
-                raise IndexFormatError(f"{directory}: {name} matrix does not match passages")
-        try:
-            return cls(passages, word_vectorizer, parts["word"][0], char_vectorizer,
-                       parts["char"][0], (matrices["section_word"], matrices["section_char"]))
-        except IndexFormatError as exc:
-            raise IndexFormatError(f"{directory}: {exc}") from None
+    def from_saved(cls, passages: tuple[Passage, ...], arrays: Mapping[str, np.ndarray],
+                   vocabularies: Mapping[str, Any]) -> LexicalIndex:
+        """Rebuild an index from :meth:`arrays` and :meth:`vocabularies` after checking them.
+
+        Every matrix must be a well-formed CSR matrix (indptr from 0 rising to nnz, column
+        indices inside the vocabulary, finite values) with one row per passage (or per
+        section); anything else raises :class:`IndexFormatError` saying what is wrong.
+        """
+        word_vocabulary = _checked_vocabulary(vocabularies.get("word_vocabulary"), "word")
+        char_vocabulary = _checked_vocabulary(vocabularies.get("char_vocabulary"), "char")
+        columns = {"word": len(word_vocabulary), "char": len(char_vocabulary)}
+        sections = int(section_numbers(passages).max()) + 1 if passages else 0
+        matrices = {}
+        for name in ("word", "char", "section_word", "section_char"):
+            rows = sections if name.startswith("section") else len(passages)
+            matrices[name] = _checked_csr(arrays, name, rows, columns[name.split("_")[-1]])
+        idf = {}
+        for name in ("word", "char"):
+            values = np.asarray(arrays[f"{name}_idf"])
+            if values.shape != (columns[name],) or not np.all(np.isfinite(values)):
+                raise IndexFormatError(f"{name} idf does not match its vocabulary")
+            idf[name] = values.astype(np.float64, copy=False)
+        word_vectorizer = _word_vectorizer(word_vocabulary)
+        word_vectorizer.idf_ = idf["word"]
+        char_vectorizer = _char_vectorizer(char_vocabulary)
+        char_vectorizer.idf_ = idf["char"]
+        return cls(passages, word_vectorizer, matrices["word"], char_vectorizer,
+                   matrices["char"], (matrices["section_word"], matrices["section_char"]))
+
+
+def _checked_vocabulary(vocabulary: object, name: str) -> dict[str, int]:
+    if not isinstance(vocabulary, dict) or not vocabulary:
+        raise IndexFormatError(f"{name} vocabulary is missing")
+    columns = sorted(vocabulary.values()) if all(
+        isinstance(v, int) and not isinstance(v, bool) for v in vocabulary.values()) else None
+    if columns != list(range(len(vocabulary))):
+        raise IndexFormatError(f"{name} vocabulary does not number its columns 0..n-1")
+    return {str(term): int(column) for term, column in vocabulary.items()}
+
+
+def _checked_csr(arrays: Mapping[str, np.ndarray], name: str, rows: int,
+                 columns: int) -> sp.csr_matrix:
+    """A CSR matrix from saved parts, refused unless every part is consistent."""
+    try:
+        data = np.asarray(arrays[f"{name}_data"])
+        indices = np.asarray(arrays[f"{name}_indices"])
+        indptr = np.asarray(arrays[f"{name}_indptr"])
+        shape = tuple(int(x) for x in np.asarray(arrays[f"{name}_shape"]).tolist())
+    except (KeyError, TypeError, ValueError):
+        raise IndexFormatError(f"{name} matrix is missing or malformed") from None
+    if shape != (rows, columns):
+        raise IndexFormatError(f"{name} matrix is {shape}, expected {(rows, columns)}")
+    if data.dtype.kind != "f" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+        raise IndexFormatError(f"{name} matrix has the wrong array types")
+    nnz = len(data)
+    if (data.ndim != 1 or indices.shape != (nnz,) or indptr.shape != (rows + 1,)
+            or indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0)):
+        raise IndexFormatError(f"{name} matrix has an inconsistent row structure")
+    if nnz and (indices.min() < 0 or indices.max() >= columns):
+        raise IndexFormatError(f"{name} matrix has a column index out of range")
+    if not np.all(np.isfinite(data)):
+        raise IndexFormatError(f"{name} matrix holds a value that is not finite")
+    return sp.csr_matrix((data.astype(np.float64, copy=False), indices, indptr), shape=shape)
 
 
 def _plain_vocabulary(vectorizer: TfidfVectorizer) -> dict[str, int]:

@@ -1,0 +1,270 @@
+"""The ranker: every signal scores every passage, one fusion rule ranks them.
+
+The answer layer asks only this class. It holds the lexical signal (TF-IDF, always
+present) and, unless the encoder is ``none``, the semantic signal (passage embeddings);
+a passage's score is :func:`~qabot.retrieval.fusion.blend` of the two, times a prior that
+is 1 except for bibliography entries (``CITATION_WEIGHT``). Adding a signal means one
+module beside ``lexical.py`` and ``semantic.py`` and one line in :meth:`Ranker.scores`.
+
+A ranker is saved as three files written atomically (a temporary file renamed into
+place), ``manifest.json`` last: ``index.npz`` (arrays only, read with
+``allow_pickle=False``), ``index.json`` (vocabularies, passages, the qabot version, the
+corpus hash and the encoder's name, artifact hash and dimensions) and ``manifest.json``
+(the sha256 of the other two). :meth:`Ranker.load` refuses, with
+:class:`~qabot.errors.IndexFormatError`, an index whose files do not match the manifest
+(a half-written or altered index), whose stamps differ from what is expected (another
+qabot, corpus or encoder), or whose arrays are inconsistent (shapes, index ranges,
+non-finite values).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import IndexFormatError
+from ..passages import Passage
+from .fusion import SEMANTIC_WEIGHTS, blend
+from .lexical import LexicalIndex, indexed_text
+from .semantic import Encoder
+
+__all__ = ["CITATION_WEIGHT", "INDEX_FORMAT", "Hit", "Ranker", "Scores", "passage_prior"]
+
+INDEX_FORMAT = 3
+INDEX_FILES = ("index.npz", "index.json")
+#: Bibliography entries ("Betts, A. (2006). Title. Publisher.") name the subject in every
+#: line yet rarely answer a question about it, so their scores are scaled by this.
+CITATION_WEIGHT = 0.7
+_CITATION = re.compile(r"\(\d{4}[a-z]?\)\.\s+\S")
+
+
+def passage_prior(passage: Passage) -> float:
+    """A passage's weight before any question: ``CITATION_WEIGHT`` for a bibliography entry."""
+    return CITATION_WEIGHT if _CITATION.search(passage.text[:200]) else 1.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with its position in the index and its score."""
+
+    passage: Passage
+    position: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One question's scores for every passage: fused, and the semantic signal's alone
+    (``None`` without an encoder)."""
+
+    fused: np.ndarray
+    semantic: np.ndarray | None
+
+
+class Ranker:
+    """Lexical and semantic signals over one list of passages: build once, query many times."""
+
+    def __init__(self, lexical: LexicalIndex, encoder: Encoder | None = None,
+                 embeddings: np.ndarray | None = None, *,
+                 semantic_weight: float | None = None) -> None:
+        self.lexical = lexical
+        self.passages = lexical.passages
+        self.encoder = encoder
+        if encoder is not None and embeddings is None:
+            embeddings = encoder.encode([indexed_text(p) for p in self.passages])
+        if encoder is None:
+            embeddings = None
+        elif embeddings is None or embeddings.shape != (len(self.passages),
+                                                        encoder.info.dimensions):
+            raise IndexFormatError("passage embeddings do not match the passages and encoder")
+        self.embeddings = embeddings
+        self.semantic_weight = float(
+            SEMANTIC_WEIGHTS.get(self.encoder_name, 0.0) if semantic_weight is None
+            else semantic_weight)
+        self._prior = np.array([passage_prior(p) for p in self.passages], dtype=np.float64)
+
+    @classmethod
+    def build(cls, passages: tuple[Passage, ...] | list[Passage],
+              encoder: Encoder | None = None) -> Ranker:
+        """Index ``passages`` with TF-IDF and, given an encoder, embed them."""
+        return cls(LexicalIndex.build(passages), encoder)
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    @property
+    def encoder_name(self) -> str:
+        return self.encoder.info.name if self.encoder is not None else "none"
+
+    # --- questions -------------------------------------------------------------------
+
+    def correct_spelling(self, question: str) -> str:
+        return self.lexical.correct_spelling(question)
+
+    def coverage(self, question: str, position: int) -> float:
+        return self.lexical.coverage(question, position)
+
+    def semantic_scores(self, question: str) -> np.ndarray | None:
+        """Cosine of the question with every passage, or ``None`` without an encoder."""
+        if self.encoder is None or self.embeddings is None:
+            return None
+        vector = self.encoder.encode([question])[0]
+        return self.embeddings @ vector
+
+    def score(self, question: str) -> Scores:
+        """Every passage's fused score for ``question``, with the semantic scores apart."""
+        semantic = self.semantic_scores(question)
+        fused = blend(self.lexical.scores(question), semantic, self.semantic_weight)
+        return Scores(fused * self._prior, semantic)
+
+    def scores(self, question: str) -> np.ndarray:
+        """Every passage's fused score for ``question``."""
+        return self.score(question).fused
+
+    def similarity(self, question: str, texts: list[str]) -> np.ndarray:
+        """The fused score of each of ``texts`` (e.g. a passage's sentences) for ``question``."""
+        lexical = self.lexical.similarity(question, texts)
+        if self.encoder is None:
+            return lexical
+        vectors = self.encoder.encode([question, *texts])
+        return blend(lexical, vectors[1:] @ vectors[0], self.semantic_weight)
+
+    def search(self, question: str, k: int = 3) -> list[Hit]:
+        """The ``k`` best passages, best first (ties keep corpus order)."""
+        return self.top(self.scores(question), k)
+
+    def top(self, scores: np.ndarray, k: int) -> list[Hit]:
+        """The ``k`` highest of ``scores`` as hits, without sorting all of them."""
+        k = max(0, min(k, len(scores)))
+        if k == 0:
+            return []
+        candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(
+            len(scores))
+        order = sorted(candidates.tolist(), key=lambda i: (-scores[i], i))
+        return [Hit(self.passages[i], i, float(scores[i])) for i in order]
+
+    # --- persistence -----------------------------------------------------------------
+
+    def save(self, directory: str | os.PathLike[str], *, version: str, corpus_hash: str) -> None:
+        """Write the index into ``directory`` (created if needed), each file atomically."""
+        directory = Path(directory)
+        try:
+            self._save(directory, version=version, corpus_hash=corpus_hash)
+        except OSError as exc:
+            raise IndexFormatError(
+                f"{directory}: cannot save the index ({exc.strerror or exc})"
+            ) from None
+
+    def _save(self, directory: Path, *, version: str, corpus_hash: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = self.lexical.arrays()
+        if self.embeddings is not None:
+            arrays["embeddings"] = self.embeddings
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        meta = {
+            "format": INDEX_FORMAT,
+            "version": version,
+            "corpus_hash": corpus_hash,
+            "encoder": asdict(self.encoder.info) if self.encoder is not None else None,
+            **self.lexical.vocabularies(),
+            "passages": [asdict(p) for p in self.passages],
+        }
+        contents = {"index.npz": buffer.getvalue(),
+                    "index.json": json.dumps(meta, ensure_ascii=False).encode("utf-8")}
+        manifest = {"format": INDEX_FORMAT,
+                    "sha256": {name: _sha256(data) for name, data in contents.items()}}
+        # The manifest goes last: until it is in place, a reader sees the old manifest,
+        # which the new files do not match, and refuses them.
+        for name, data in [*contents.items(),
+                           ("manifest.json", json.dumps(manifest).encode("utf-8"))]:
+            _write_atomically(directory / name, data)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str], *, version: str, corpus_hash: str,
+             encoder: Encoder | None) -> Ranker:
+        """Read an index saved by :meth:`save`, verified; refuse a stale or damaged one."""
+        directory = Path(directory)
+        try:
+            return cls._load(directory, version=version, corpus_hash=corpus_hash,
+                             encoder=encoder)
+        except IndexFormatError as exc:
+            raise IndexFormatError(f"{directory}: {exc}") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
+                zipfile.BadZipFile) as exc:
+            raise IndexFormatError(f"{directory}: unreadable index ({exc})") from None
+
+    @classmethod
+    def _load(cls, directory: Path, *, version: str, corpus_hash: str,
+              encoder: Encoder | None) -> Ranker:
+        manifest = json.loads((directory / "manifest.json").read_bytes())
+        if not isinstance(manifest, dict) or manifest.get("format") != INDEX_FORMAT:
+            raise IndexFormatError("index written by another qabot version")
+        contents = {name: (directory / name).read_bytes() for name in INDEX_FILES}
+        expected = manifest.get("sha256") or {}
+        for name, data in contents.items():
+            if expected.get(name) != _sha256(data):
+                raise IndexFormatError(f"{name} does not match the manifest (damaged, "
+                                       "altered or being written)")
+        meta = json.loads(contents["index.json"])
+        if meta.get("format") != INDEX_FORMAT or meta.get("version") != version:
+            raise IndexFormatError("index written by another qabot version")
+        if meta.get("corpus_hash") != corpus_hash:
+            raise IndexFormatError("index was built from another corpus")
+        wanted = asdict(encoder.info) if encoder is not None else None
+        if meta.get("encoder") != wanted:
+            raise IndexFormatError(
+                f"index was built with another encoder ({_encoder_label(meta.get('encoder'))}, "
+                f"expected {_encoder_label(wanted)})"
+            )
+        passages = tuple(
+            Passage(**{**p, "parents": tuple(p.get("parents", ()))}) for p in meta["passages"]
+        )
+        if not passages:
+            raise IndexFormatError("index holds no passages")
+        with np.load(io.BytesIO(contents["index.npz"]), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        lexical = LexicalIndex.from_saved(passages, arrays, meta)
+        embeddings = None
+        if encoder is not None:
+            embeddings = np.asarray(arrays.get("embeddings"))
+            if (embeddings.shape != (len(passages), encoder.info.dimensions)
+                    or embeddings.dtype != np.float32 or not np.all(np.isfinite(embeddings))):
+                raise IndexFormatError("passage embeddings do not match the passages and "
+                                       "encoder")
+        return cls(lexical, encoder, embeddings)
+
+
+def _encoder_label(info: Any) -> str:
+    if not isinstance(info, dict):
+        return "none"
+    return f"{info.get('name')}, {info.get('dimensions')} dimensions"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path``, flush it to disk, then rename it into place."""
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False)
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,251 @@
+"""The ranker (qabot.retrieval.ranker): fused scores, and a saved index that is stamped with
+its encoder, written atomically and verified before use."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qabot import QABot
+from qabot.documents import corpus_hash, load_corpus
+from qabot.errors import IndexFormatError
+from qabot.passages import Passage
+from qabot.retrieval import Ranker, load_encoder
+from qabot.retrieval.ranker import CITATION_WEIGHT
+
+VERSION = "9.9.9-test"
+HASH = "0" * 64
+
+
+def _at(text: str, section: str, start: int) -> Passage:
+    return Passage(text, section, "guild.txt", start, start + len(text))
+
+
+PASSAGES = (
+    _at("Apprentices receive no wages during their first year.", "Pay", 0),
+    _at("The guild hall stands in Lisbon, Portugal.", "Location", 60),
+    _at("Members meet every Tuesday evening in the great hall.", "Meetings", 120),
+    _at("Smith, J. (1998). A History of Guilds. Lisbon Press.", "References", 180),
+)
+
+
+@pytest.fixture(scope="module")
+def static():  # type: ignore[no-untyped-def]
+    return load_encoder("static")
+
+
+@pytest.fixture(scope="module")
+def ranker(static) -> Ranker:  # type: ignore[no-untyped-def]
+    return Ranker.build(PASSAGES, static)
+
+
+def test_without_an_encoder_the_score_is_lexical_times_the_prior() -> None:
+    lexical_only = Ranker.build(PASSAGES)
+    question = "Where is the guild hall in Lisbon?"
+    expected = lexical_only.lexical.scores(question) * np.array([1, 1, 1, CITATION_WEIGHT])
+    assert np.allclose(lexical_only.scores(question), expected)
+    assert lexical_only.encoder_name == "none" and lexical_only.embeddings is None
+
+
+def test_fused_score_blends_both_signals(ranker: Ranker) -> None:
+    question = "Do apprentices get a salary?"
+    lexical = ranker.lexical.scores(question)
+    semantic = ranker.semantic_scores(question)
+    w = ranker.semantic_weight
+    prior = np.array([1, 1, 1, CITATION_WEIGHT])
+    assert np.allclose(ranker.scores(question), ((1 - w) * lexical + w * np.maximum(
+        semantic, 0)) * prior)
+
+
+def test_the_semantic_signal_finds_a_paraphrase_tfidf_misses(ranker: Ranker) -> None:
+    question = "Do newcomers earn money?"  # no content word in common with the Pay passage
+    assert int(np.argmax(ranker.lexical.scores(question))) != 0
+    assert ranker.search(question, 1)[0].passage.section == "Pay"
+
+
+# --- save / load -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved(tmp_path: Path, ranker: Ranker) -> Path:
+    directory = tmp_path / "idx"
+    ranker.save(directory, version=VERSION, corpus_hash=HASH)
+    return directory
+
+
+def _load(directory: Path, encoder) -> Ranker:  # type: ignore[no-untyped-def]
+    return Ranker.load(directory, version=VERSION, corpus_hash=HASH, encoder=encoder)
+
+
+def test_round_trip_keeps_the_embeddings_and_scores(saved: Path, ranker: Ranker,
+                                                    static) -> None:  # type: ignore[no-untyped-def]
+    loaded = _load(saved, static)
+    assert loaded.passages == ranker.passages
+    assert np.array_equal(loaded.embeddings, ranker.embeddings)
+    for question in ["Are trainees paid?", "lisbon", "When do members meet?"]:
+        assert np.allclose(loaded.scores(question), ranker.scores(question))
+
+
+def test_the_index_records_its_encoder(saved: Path, static) -> None:  # type: ignore[no-untyped-def]
+    meta = json.loads((saved / "index.json").read_text("utf-8"))
+    assert meta["encoder"] == {"name": "static", "artifact_sha256": static.info.artifact_sha256,
+                               "dimensions": 256}
+
+
+def test_an_index_of_another_encoder_is_refused(saved: Path) -> None:
+    with pytest.raises(IndexFormatError, match=r"another encoder \(static, 256 dimensions, "
+                                               r"expected none\)"):
+        _load(saved, None)
+
+
+def test_writes_leave_no_temporary_files(saved: Path, ranker: Ranker) -> None:
+    ranker.save(saved, version=VERSION, corpus_hash=HASH)
+    assert sorted(p.name for p in saved.iterdir()) == ["index.json", "index.npz", "manifest.json"]
+
+
+def _arrays(directory: Path) -> dict[str, np.ndarray]:
+    with np.load(directory / "index.npz", allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def _rewrite(directory: Path, *, arrays: dict[str, np.ndarray] | None = None,
+             meta: dict | None = None) -> None:
+    """Replace the index's files and, as a careful forger would, its manifest too: what is
+    left to catch the damage is the check of the arrays themselves."""
+    if arrays is not None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        (directory / "index.npz").write_bytes(buffer.getvalue())
+    if meta is not None:
+        (directory / "index.json").write_text(json.dumps(meta), "utf-8")
+    manifest = {"format": 3, "sha256": {
+        name: hashlib.sha256((directory / name).read_bytes()).hexdigest()
+        for name in ("index.npz", "index.json")}}
+    (directory / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+
+def _edit_array(name: str, change):  # type: ignore[no-untyped-def]
+    def corrupt(directory: Path) -> None:
+        arrays = _arrays(directory)
+        arrays[name] = change(arrays[name].copy())
+        _rewrite(directory, arrays=arrays)
+    return corrupt
+
+
+def _set(values, index, value):  # type: ignore[no-untyped-def]
+    values[index] = value
+    return values
+
+
+FORGED = [
+    pytest.param(_edit_array("word_indices", lambda a: _set(a, 0, 10**6)), "out of range",
+                 id="column-index-out-of-range"),
+    pytest.param(_edit_array("word_shape", lambda a: _set(a, 1, 10**12)), "word matrix is",
+                 id="huge-shape"),
+    pytest.param(_edit_array("word_data", lambda a: _set(a, 0, np.nan)), "not finite",
+                 id="nan-value"),
+    pytest.param(_edit_array("char_indptr", lambda a: a[::-1].copy()), "row structure",
+                 id="indptr-reversed"),
+    pytest.param(_edit_array("embeddings", lambda a: a[:, :10].copy()), "embeddings",
+                 id="embeddings-of-another-dimension"),
+    pytest.param(_edit_array("embeddings", lambda a: _set(a, (0, 0), np.inf)), "embeddings",
+                 id="embeddings-not-finite"),
+    pytest.param(_edit_array("word_idf", lambda a: a[:-1].copy()), "idf",
+                 id="idf-shorter-than-vocabulary"),
+]
+
+
+@pytest.mark.parametrize(("corrupt", "problem"), FORGED)
+def test_forged_arrays_are_refused_even_with_a_matching_manifest(
+        saved: Path, static, corrupt, problem: str) -> None:  # type: ignore[no-untyped-def]
+    corrupt(saved)
+    with pytest.raises(IndexFormatError, match=problem):
+        _load(saved, static)
+
+
+def _edit_text(directory: Path) -> None:
+    meta = json.loads((directory / "index.json").read_text("utf-8"))
+    meta["passages"][1]["text"] = "The guild hall stands in Atlantis."
+    (directory / "index.json").write_text(json.dumps(meta), "utf-8")
+
+
+def _truncate(name: str):  # type: ignore[no-untyped-def]
+    return lambda d: (d / name).write_bytes(b"")
+
+
+@pytest.mark.parametrize("corrupt", [
+    pytest.param(_edit_text, id="passage-text-edited-stamps-kept"),
+    pytest.param(_truncate("index.npz"), id="npz-truncated-to-zero"),
+    pytest.param(_truncate("manifest.json"), id="manifest-truncated"),
+    pytest.param(lambda d: (d / "manifest.json").unlink(), id="manifest-missing"),
+])
+def test_files_that_do_not_match_the_manifest_are_refused(
+        saved: Path, static, corrupt) -> None:  # type: ignore[no-untyped-def]
+    corrupt(saved)
+    with pytest.raises(IndexFormatError, match=str(saved)):
+        _load(saved, static)
+
+
+def test_a_bot_rebuilds_instead_of_serving_an_edited_index(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "guild.txt").write_text(
+        "Guild Facts\n\nLocation\n\nThe guild hall stands in Lisbon, Portugal.\n", "utf-8")
+    QABot.from_path(corpus, index_dir=tmp_path / "idx")
+    meta = json.loads((tmp_path / "idx" / "index.json").read_text("utf-8"))
+    meta["passages"][-1]["text"] = "The guild hall stands in Atlantis."
+    (tmp_path / "idx" / "index.json").write_text(json.dumps(meta), "utf-8")
+    answer = QABot.from_path(corpus, index_dir=tmp_path / "idx").ask("Where is the guild hall?")
+    assert answer.found and "Lisbon" in answer.answer and "Atlantis" not in answer.answer
+
+
+def test_readers_never_see_a_mix_of_two_indexes(tmp_path: Path, static) -> None:  # type: ignore[no-untyped-def]
+    """One thread saves two different corpora in turn into one folder while another loads
+    it: every load gives one whole index or a refusal, never a mix or another error."""
+    folder = tmp_path / "idx"
+    texts = ["The guild hall stands in Lisbon, Portugal.",
+             "The harbour office opens at nine. Boats leave at noon. Fees are paid monthly."]
+    indexes = []
+    for number, text in enumerate(texts):
+        docs = load_corpus(_corpus(tmp_path / f"c{number}", text))
+        bot = QABot.from_documents(docs, encoder="none")
+        indexes.append((bot.index, corpus_hash(docs)))
+    indexes[0][0].save(folder, version=VERSION, corpus_hash=indexes[0][1])
+    stop = threading.Event()
+
+    def writer() -> None:
+        turn = 0
+        while not stop.is_set():
+            index, digest = indexes[turn % 2]
+            index.save(folder, version=VERSION, corpus_hash=digest)
+            turn += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    outcomes = {"loaded": 0, "refused": 0}
+    try:
+        for _ in range(300):
+            for index, digest in indexes:
+                try:
+                    loaded = Ranker.load(folder, version=VERSION, corpus_hash=digest, encoder=None)
+                except IndexFormatError:
+                    outcomes["refused"] += 1
+                    continue
+                assert loaded.passages == index.passages
+                outcomes["loaded"] += 1
+    finally:
+        stop.set()
+        thread.join()
+    assert outcomes["loaded"] > 0
+
+
+def _corpus(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "doc.txt").write_text(f"Notes\n\nFacts\n\n{text}\n", "utf-8")
+    return folder
