@@ -536,7 +536,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "one_off": one_off,
         "one_off_ratios": {
             "index_bytes": index_bytes,
-            "load_vs_build": one_off["PassageIndex.load"]["median_ms"] / build,
+            "load_vs_build": one_off["Ranker.load"]["median_ms"] / build,
             "warm_vs_cold": one_off["QABot.from_path (saved index_dir)"]["median_ms"] / cold,
             "build_vs_baseline": cold
             / one_off["baseline build (read + split + fit)"]["median_ms"],
