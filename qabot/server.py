@@ -48,7 +48,7 @@ from .answer import (
     validate_question,
     validate_top_k,
 )
-from .documents import default_corpus_path
+from .documents import Skipped, default_corpus_path, load_corpus
 from .errors import QuestionError
 
 __all__ = [
@@ -119,15 +119,21 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
     """Build the qabot Flask app.
 
     ``config`` keys: ``CORPUS`` (a file or folder, default ``$QABOT_CORPUS`` else
-    ``./corpus``; unused when ``bot`` is given), ``WEB_DIR`` (the chat page's folder, default
-    the packaged ``web`` folder), ``MAX_CONTENT_LENGTH`` (default 64 KiB), plus any Flask
-    setting. The bot is built here, once, and kept in ``app.extensions["qabot"]``.
+    ``./corpus``; unused when ``bot`` is given), ``STRICT`` and ``FOLLOW_SYMLINKS`` (how
+    the corpus is loaded, see :func:`~qabot.documents.load_corpus`; default false),
+    ``SKIPPED`` (with ``bot``: the files its corpus loading skipped, shown by
+    ``/api/health``), ``WEB_DIR`` (the chat page's folder, default the packaged ``web``
+    folder), ``MAX_CONTENT_LENGTH`` (default 64 KiB), plus any Flask setting. The bot is
+    built here, once, and kept in ``app.extensions["qabot"]``.
     Debug mode is forced off: its error pages would leak tracebacks.
     """
     app = Flask(__name__, static_folder=None)
     app.json = JSONProvider(app)
     app.config.from_mapping(
         CORPUS=str(default_corpus_path()),
+        STRICT=False,
+        FOLLOW_SYMLINKS=False,
+        SKIPPED=(),
         WEB_DIR=None,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
@@ -135,7 +141,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
         app.config.from_mapping(config)
     app.debug = False  # also sets config["DEBUG"]
 
-    app.extensions["qabot"] = bot if bot is not None else QABot.from_path(app.config["CORPUS"])
+    skipped: tuple[Skipped, ...] = tuple(app.config["SKIPPED"])
+    if bot is None:
+        documents = load_corpus(app.config["CORPUS"], strict=app.config["STRICT"],
+                                follow_symlinks=app.config["FOLLOW_SYMLINKS"])
+        bot = QABot.from_documents(documents)
+        skipped = documents.skipped
+    app.extensions["qabot"] = bot
+    app.extensions["qabot.skipped"] = skipped
     app.extensions["qabot.web_dir"] = Path(app.config["WEB_DIR"] or default_web_dir())
 
     app.register_error_handler(HTTPException, _http_error)
@@ -173,8 +186,9 @@ def _chat() -> Response:
 
 def _health() -> Response:
     bot = _bot()
+    skipped = [s.to_dict() for s in current_app.extensions["qabot.skipped"]]
     return jsonify(status="ok", version=__version__, documents=len(bot.documents),
-                   passages=len(bot.passages), threshold=bot.threshold)
+                   passages=len(bot.passages), threshold=bot.threshold, skipped=skipped)
 
 
 def _sections() -> Response:
@@ -453,7 +467,7 @@ def openapi_spec() -> dict[str, Any]:
         },
         "Health": {
             "type": "object",
-            "required": ["status", "version", "documents", "passages", "threshold"],
+            "required": ["status", "version", "documents", "passages", "threshold", "skipped"],
             "additionalProperties": False,
             "properties": {
                 "status": {"const": "ok"},
@@ -462,6 +476,15 @@ def openapi_spec() -> dict[str, Any]:
                 "passages": {"type": "integer", "minimum": 1},
                 "threshold": {"type": "number", "minimum": 0,
                               "description": "The lowest score answered with found true."},
+                "skipped": {
+                    "type": "array",
+                    "description": "Files of the corpus folder left out, and why (binary, "
+                                   "not UTF-8, empty, unreadable, a link outside the folder).",
+                    "items": {"type": "object", "required": ["document", "reason"],
+                              "additionalProperties": False,
+                              "properties": {"document": {"type": "string"},
+                                             "reason": {"type": "string"}}},
+                },
             },
         },
         "Sections": {

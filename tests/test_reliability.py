@@ -429,3 +429,68 @@ def test_bounded_loopback_load_gives_no_error_and_flat_memory(live: Live) -> Non
     assert errors == [], errors[:5]
     assert after - before < 20 * 1024, (before, after)
     assert elapsed < 240
+
+
+# ----------------------------------------------------------------------------- bad files
+
+
+def _folder_with_bad_files(tmp_path: Path) -> Path:
+    (tmp_path / "good.txt").write_text("Ports\n\nThe harbour opened in 1990.\n", "utf-8")
+    (tmp_path / "blob.txt").write_bytes(b"\x89PNG\x00\x00\x00")
+    (tmp_path / "latin.md").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "passwd.txt").symlink_to("/etc/passwd")
+    return tmp_path
+
+
+def test_health_lists_each_skipped_file_and_why_without_server_paths(tmp_path: Path) -> None:
+    folder = _folder_with_bad_files(tmp_path)
+    client = create_app({"TESTING": True, "CORPUS": str(folder)}).test_client()
+    health = client.get("/api/health").get_json()
+    jsonschema.validate(health, _schema("Health"))
+    assert health["documents"] == 1
+    assert {s["document"]: s["reason"] for s in health["skipped"]} == {
+        "blob.txt": "looks like a binary file, not text",
+        "latin.md": "not UTF-8 text (invalid byte at offset 3); save it as UTF-8",
+        "passwd.txt": "a symbolic link to a file outside the corpus folder "
+                      "(--follow-symlinks allows it)",
+    }
+    assert str(tmp_path) not in json.dumps(health) and "/etc" not in json.dumps(health)
+    reply = client.post("/api/chat", json={"question": "root"}).get_json()
+    assert "root:" not in json.dumps(reply)
+    with pytest.raises(Exception, match="blob.txt: looks like a binary file"):
+        create_app({"TESTING": True, "CORPUS": str(folder), "STRICT": True})
+
+
+def test_serve_skips_with_one_warning_each_and_strict_refuses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import qabot.server
+    from qabot.cli import main
+
+    folder = _folder_with_bad_files(tmp_path)
+    seen: dict[str, Any] = {}
+
+    class FakeServer:
+        url = "http://127.0.0.1:1/"
+
+        def __init__(self, app: Any, **kwargs: Any) -> None:
+            self.app = app
+
+        def run(self) -> None:
+            seen["health"] = self.app.test_client().get("/api/health").get_json()
+
+    monkeypatch.setattr(qabot.server, "Server", FakeServer)
+    result = CliRunner().invoke(main, ["serve", "--corpus", str(folder)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("qabot: warn")]
+    assert len(warnings) == 3
+    assert any("passwd.txt" in w and "/etc/passwd" in w for w in warnings)
+    assert [s["document"] for s in seen["health"]["skipped"]] == ["blob.txt", "latin.md",
+                                                                    "passwd.txt"]
+    strict = CliRunner().invoke(main, ["serve", "--corpus", str(folder), "--strict"])
+    assert strict.exit_code == 1 and strict.stderr.count("\n") == 1
+    assert "blob.txt: looks like a binary file" in strict.stderr
+    followed = CliRunner().invoke(main, ["sections", "--corpus", str(folder),
+                                         "--follow-symlinks"])
+    assert followed.exit_code == 0 and "passwd.txt" in followed.stdout

@@ -112,7 +112,7 @@ def test_health(client: FlaskClient, bot: QABot) -> None:
     assert response.get_json() == {"status": "ok", "version": __version__,
                                    "documents": len(bot.documents),
                                    "passages": len(bot.passages),
-                                   "threshold": bot.threshold}
+                                   "threshold": bot.threshold, "skipped": []}
     jsonschema.validate(response.get_json(), _schema("Health"))
 
 
