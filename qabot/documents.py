@@ -58,6 +58,7 @@ SUPPORTED_SUFFIXES = {
     ".htm": "html",
 }
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+MAX_TITLE_CHARS = 200
 #: Byte-order marks and the codec that reads past each, longest first (a UTF-32-LE mark
 #: begins with the UTF-16-LE one).
 BOMS = (
@@ -233,7 +234,11 @@ def load_document(path: str | os.PathLike[str], *, name: str | None = None) -> D
     if not text.strip():
         raise CorpusError(f"{path}: file is empty")
     name = name or path.name
-    return Document(name=name, title=_title(text, fmt, fallback=path.stem), text=text, format=fmt)
+    title = _title(text, fmt, fallback=path.stem)
+    if len(title) > MAX_TITLE_CHARS:  # a reply (/api/sections) stays bounded
+        cut = title.rfind(" ", 0, MAX_TITLE_CHARS)
+        title = title[: cut if cut > 0 else MAX_TITLE_CHARS - 1].rstrip() + "…"
+    return Document(name=name, title=title, text=text, format=fmt)
 
 
 def _read_regular_file(path: Path) -> bytes:

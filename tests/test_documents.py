@@ -392,3 +392,12 @@ def test_a_bad_utf16_file_is_named_as_utf16(tmp_path: Path) -> None:
 def test_the_shipped_corpora_skip_nothing() -> None:
     for folder in [REPO / "corpus", *sorted((REPO / "benchmarks" / "corpora").iterdir())]:
         assert load_corpus(folder, strict=True).skipped == ()
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("t.html", "<title>" + "word " * 500 + "</title><p>Text.</p>"),
+    ("t.md", "# " + "w" * 5000 + "\n\nText.\n"),
+])
+def test_a_title_is_bounded(tmp_path: Path, name: str, content: str) -> None:
+    title = load_corpus(write(tmp_path / name, content))[0].title
+    assert len(title) <= 200 and title.endswith("…")
