@@ -553,7 +553,8 @@ def openapi_spec() -> dict[str, Any]:
                 "summary": "Answer a question from the corpus",
                 "operationId": "chat",
                 "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
+                    "schema": {"$ref": "#/components/schemas/ChatRequest"},
+                    "example": {"question": "Where are the headquarters?", "top_k": 3}}}},
                 "responses": {
                     "200": json_response("The answer, or found=false with the nearest "
                                          "passages", "Answer"),
@@ -578,7 +579,7 @@ def openapi_spec() -> dict[str, Any]:
                     "summary": "A file of the chat page (app.js, style.css, ...)",
                     "operationId": "webFile",
                     "parameters": [{"name": "filename", "in": "path", "required": True,
-                                    "schema": {"type": "string"}}],
+                                    "schema": {"type": "string", "examples": ["app.js"]}}],
                     "responses": {
                         "200": {"description": "The file", "content": {
                             "*/*": {"schema": {"type": "string"}}}},

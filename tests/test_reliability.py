@@ -18,7 +18,6 @@ import math
 import os
 import queue
 import re
-import select
 import socket
 import subprocess
 import sys
@@ -318,27 +317,20 @@ def test_a_body_of_exactly_the_limit_is_served_live(live: Live) -> None:
 
 
 def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(live: Live) -> None:
+    """2 KiB past the limit, with no final chunk: only a server that counts as it reads
+    answers (one that waits for the whole body would wait for ever)."""
     head = (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n")
     chunk = b"400\r\n" + b" " * 1024 + b"\r\n"
-    sent = 0
     reply = b""
-    with socket.create_connection((live.host, live.port), timeout=10) as sock:
-        sock.sendall(head)
+    with socket.create_connection((live.host, live.port), timeout=15) as sock:
+        sock.sendall(head + chunk * (MAX_BODY_BYTES // 1024 + 2))
         try:
-            while sent < 20 * MAX_BODY_BYTES:
-                sock.sendall(chunk)
-                sent += 1024
-                if select.select([sock], [], [], 0.002)[0]:
-                    break
-            while chunk := sock.recv(65536):
-                reply += chunk
-        except (BrokenPipeError, ConnectionResetError):
+            while data := sock.recv(65536):
+                reply += data
+        except ConnectionResetError:
             pass
-    # Refused within a socket buffer or so of the limit, long before the 1.3 MB sent here.
-    assert sent < 4 * MAX_BODY_BYTES, sent
-    if reply:  # a reset may drop the reply; when it arrives it is the JSON 413
-        _assert_json_error(*_parse_reply(reply), 413, "body_too_large")
+    _assert_json_error(*_parse_reply(reply), 413, "body_too_large")
 
 
 def test_surrogates_and_bad_json_never_make_the_live_server_fail(live: Live) -> None:
@@ -364,7 +356,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(live: Live,
     command = [sys.executable, "-c",
                "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
                "run", live.url + "api/openapi.json", "--checks", "all",
-               "--max-examples", "300", "--workers", "2", "--request-timeout", "10",
+               "--max-examples", "500", "--workers", "2", "--request-timeout", "10",
                "--max-failures", "5", "--no-color"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240,
                             env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
@@ -372,7 +364,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(live: Live,
     assert result.returncode == 0, output[-6000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", output)
     assert generated and generated.group(1) == generated.group(2), output[-3000:]
-    assert int(generated.group(1)) >= 500, output[-3000:]
+    assert int(generated.group(1)) >= 800, output[-3000:]
 
 
 def test_bounded_loopback_load_gives_no_error_and_flat_memory(live: Live) -> None:
@@ -426,6 +418,8 @@ def test_bounded_loopback_load_gives_no_error_and_flat_memory(live: Live) -> Non
     before = live.rss_kib()
     elapsed = load(per_client)
     after = live.rss_kib()
+    print(f"load: {clients * per_client} requests in {elapsed:.1f} s, "
+          f"RSS {before // 1024} -> {after // 1024} MB")
     assert errors == [], errors[:5]
     assert after - before < 20 * 1024, (before, after)
     assert elapsed < 240
@@ -494,3 +488,16 @@ def test_serve_skips_with_one_warning_each_and_strict_refuses(
     followed = CliRunner().invoke(main, ["sections", "--corpus", str(folder),
                                          "--follow-symlinks"])
     assert followed.exit_code == 0 and "passwd.txt" in followed.stdout
+
+
+def test_every_test_docs_reliability_names_exists() -> None:
+    """docs/reliability.md names the test behind each promise: each must exist."""
+    doc = (REPO / "docs" / "reliability.md").read_text("utf-8")
+    current = ""
+    named = 0
+    for match in re.finditer(r"(tests/test_\w+\.py)?::(test_\w+)", doc):
+        current = match.group(1) or current
+        source = (REPO / current).read_text("utf-8")
+        assert f"def {match.group(2)}(" in source, f"{current}::{match.group(2)}"
+        named += 1
+    assert named >= 30
