@@ -63,9 +63,6 @@ __all__ = [
 
 #: The largest request body accepted; a question is at most 1000 characters, so 64 KiB is ample.
 MAX_BODY_BYTES = 64 * 1024
-#: waitress's own cap, a backstop behind :class:`_LimitedParser`'s exact one: a chunked body's
-#: framing counts towards it, so it is set well above the limit.
-WAITRESS_BODY_BACKSTOP = 16 * MAX_BODY_BYTES
 CHAT_FIELDS = ("question", "top_k")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
@@ -523,7 +520,8 @@ def openapi_spec() -> dict[str, Any]:
                                           "invalid_json", "invalid_body",
                                           "unsupported_media_type", "body_too_large",
                                           "not_found", "method_not_allowed",
-                                          "internal_error"]},
+                                          "internal_error", "bad_request",
+                                          "headers_too_large", "not_implemented"]},
                     "message": {"type": "string"},
                 },
             }},
@@ -631,7 +629,7 @@ class RequestLog:
 
 
 class _LimitedParser(HTTPRequestParser):
-    """waitress's request parser, refusing a body over :data:`MAX_BODY_BYTES` early.
+    """waitress's request parser, refusing a body over ``limit`` bytes early.
 
     waitress reads a whole body before the app runs (up to 1 GB by default). Here a
     ``Content-Length`` over the limit is refused as soon as the headers are in, before any
@@ -639,13 +637,15 @@ class _LimitedParser(HTTPRequestParser):
     either way the connection is closed after the 413.
     """
 
+    limit = MAX_BODY_BYTES
+
     def received(self, data: bytes) -> int:
         consumed = super().received(data)
         if not self.completed and self.error is None and self.headers_finished:
             body = self.body_rcv
             size = len(body) if self.chunked and body is not None else self.content_length
-            if size > MAX_BODY_BYTES:
-                self.error = WaitressTooLarge(f"over {MAX_BODY_BYTES} bytes")
+            if size > self.limit:
+                self.error = WaitressTooLarge(f"over {self.limit} bytes")
                 self.completed = True
         return consumed
 
@@ -660,7 +660,8 @@ class _JSONErrorTask(ErrorTask):
         code = HTTP_ERROR_CODES.get(status) or "error"
         message = {
             400: f"malformed HTTP request: {error.body}",
-            413: f"the request body is larger than the limit of {MAX_BODY_BYTES} bytes",
+            413: "the request body is larger than the limit of "
+                 f"{self.channel.parser_class.limit} bytes",
             431: "the request line and headers are larger than the limit of "
                  f"{self.channel.server.adj.max_request_header_size} bytes",
             501: f"not implemented: {error.body}",
@@ -685,12 +686,14 @@ class _Channel(HTTPChannel):
     error_task_class = _JSONErrorTask
 
 
-def harden(socket_map: dict[int, Any]) -> None:
-    """Make every listening server in a waitress socket map use :class:`_Channel`, so the
-    connections it accepts have the early body limit and the JSON error replies."""
+def harden(socket_map: dict[int, Any], max_body: int = MAX_BODY_BYTES) -> None:
+    """Make every listening server in a waitress socket map accept connections that refuse
+    a body over ``max_body`` bytes early and give waitress's own errors as JSON."""
+    parser = type("_LimitedParser", (_LimitedParser,), {"limit": max_body})
+    channel = type("_Channel", (_Channel,), {"parser_class": parser})
     for dispatcher in socket_map.values():
         if isinstance(dispatcher, BaseWSGIServer):
-            dispatcher.channel_class = _Channel
+            dispatcher.channel_class = channel
 
 
 class Server:
@@ -710,11 +713,14 @@ class Server:
         sock = socket.create_server(address, family=family)
         self._map: dict[int, Any] = {}
         try:
+            # The body limit is enforced as the body arrives (see harden); waitress's own
+            # cap, which counts a chunked body's framing too, is only a backstop.
+            limit = app.config["MAX_CONTENT_LENGTH"] or MAX_BODY_BYTES
             self._server = waitress.create_server(RequestLog(app), map=self._map,
                                                   sockets=[sock], threads=threads,
                                                   ident="qabot",
-                                                  max_request_body_size=WAITRESS_BODY_BACKSTOP)
-            harden(self._map)
+                                                  max_request_body_size=16 * limit)
+            harden(self._map, limit)
         except BaseException:
             sock.close()
             raise
