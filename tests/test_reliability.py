@@ -300,10 +300,9 @@ def _assert_json_error(status: int, headers: dict[str, str], body: bytes, expect
 ], ids=["malformed", "huge-headers", "gzip", "200-MB-length", "one-byte-over"])
 def test_the_wsgi_servers_own_errors_are_json_with_the_security_headers(
         live: Live, request_bytes: bytes, status: int, code: str) -> None:
-    started = time.perf_counter()
-    # No body is sent for the 413 cases: the reply must come from the Content-Length alone.
+    # No body is sent for the 413 cases: the reply must come from the Content-Length alone
+    # (a server that waited for the body would time out here).
     _assert_json_error(*_exchange(live, request_bytes), status, code)
-    assert time.perf_counter() - started < 5
 
 
 def test_a_body_of_exactly_the_limit_is_served_live(live: Live) -> None:
@@ -407,11 +406,13 @@ def test_bounded_loopback_load_gives_no_error_and_flat_memory(live: Live) -> Non
 
     def load(count: int) -> float:
         started = time.perf_counter()
-        threads = [threading.Thread(target=run, args=(c * count, count)) for c in range(clients)]
+        threads = [threading.Thread(target=run, args=(c * count, count), daemon=True)
+                   for c in range(clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=240)
+            thread.join(timeout=300)  # a hang guard, not a speed check
+            assert not thread.is_alive(), "a client is stuck"
         return time.perf_counter() - started
 
     load(20)  # warm-up: every code path and thread has run once
@@ -422,7 +423,6 @@ def test_bounded_loopback_load_gives_no_error_and_flat_memory(live: Live) -> Non
           f"RSS {before // 1024} -> {after // 1024} MB")
     assert errors == [], errors[:5]
     assert after - before < 20 * 1024, (before, after)
-    assert elapsed < 240
 
 
 # ----------------------------------------------------------------------------- bad files
