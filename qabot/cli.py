@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .answer import DEFAULT_TOP_K, MAX_TOP_K, QABot
-from .documents import CORPUS_ENV
+from .documents import CORPUS_ENV, Skipped, load_corpus
 from .errors import QABotError
 
 __all__ = ["main"]
@@ -18,7 +18,22 @@ CORPUS_HELP = f"A corpus file or folder (default: ${CORPUS_ENV}, else ./corpus).
 
 
 def corpus_option(func):  # type: ignore[no-untyped-def]
-    """The ``--corpus`` option shared by every command that loads a corpus."""
+    """The ``--corpus``, ``--strict`` and ``--follow-symlinks`` options shared by every
+    command that loads a corpus (the last two are kept in the context for :func:`load_bot`)."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        ctx.meta[f"qabot.{param.name}"] = value
+
+    func = click.option(
+        "--follow-symlinks", "follow_symlinks", is_flag=True, expose_value=False,
+        callback=remember,
+        help="Also load files that symbolic links in the corpus folder point to outside it "
+             "(skipped otherwise, with a warning).")(func)
+    func = click.option(
+        "--strict", "strict", is_flag=True, expose_value=False, callback=remember,
+        help="Refuse to start when a file of the corpus folder cannot be used (binary, not "
+             "UTF-8, empty, unreadable, a link outside it) instead of skipping it with a "
+             "warning.")(func)
     return click.option(
         "--corpus",
         "corpus",
@@ -54,14 +69,34 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def warn(message: str) -> None:
+    """Print one warning line on stderr."""
+    click.echo(f"qabot: warning: {message}", err=True)
+
+
 def load_bot(corpus: Path | None, index_dir: Path | None = None, *,
              encoder: str | None = None, threshold: float | None = None) -> QABot:
-    """Build the bot, turning a corpus or encoder problem into one line and exit status 1."""
+    """Build the bot, turning a corpus or encoder problem into one line and exit status 1.
+
+    Each file of a corpus folder that is skipped gets one warning line on stderr, and is
+    kept in the context's ``qabot.skipped`` (for ``/api/health``); ``--strict`` refuses it.
+    """
+    meta = click.get_current_context().meta
     try:
-        return QABot.from_path(corpus, index_dir=index_dir, encoder=encoder, threshold=threshold)
+        documents = load_corpus(corpus, strict=meta.get("qabot.strict", False),
+                                follow_symlinks=meta.get("qabot.follow_symlinks", False),
+                                warn=warn)
+        meta["qabot.skipped"] = documents.skipped
+        return QABot.from_documents(documents, threshold=threshold, index_dir=index_dir,
+                                    encoder=encoder)
     except QABotError as exc:
         fail(str(exc))
         raise  # unreachable
+
+
+def skipped_files() -> tuple[Skipped, ...]:
+    """The files :func:`load_bot` skipped in this command."""
+    return click.get_current_context().meta.get("qabot.skipped", ())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,7 +121,7 @@ def ask(question: str, corpus: Path | None, top_k: int, as_json: bool, encoder: 
         fail(str(exc))
         return
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
         return
     if result.found:
         click.echo(result.answer)
@@ -236,7 +271,7 @@ def serve(corpus: Path | None, host: str, port: int, threads: int,
 
     bot = load_bot(corpus, index_dir, encoder=encoder)
     source = corpus if corpus is not None else default_corpus_path()
-    app = create_app({"CORPUS": str(source)}, bot=bot)
+    app = create_app({"CORPUS": str(source), "SKIPPED": skipped_files()}, bot=bot)
     try:
         server = Server(app, host=host, port=port, threads=threads)
     except OSError as exc:

@@ -32,6 +32,10 @@ Rules for plain text (blocks are runs of non-blank lines):
 * **Long paragraphs** are split at sentence boundaries into near-equal parts of at most
   ``MAX_PASSAGE_CHARS`` characters; a "sentence" longer than that which spans several
   lines (short lines without full stops) is cut at its line breaks.
+* **Every passage is bounded**, whatever the input: a sentence or line still longer than
+  ``MAX_PASSAGE_CHARS`` (no sentence break the splitter knows) is cut hard at the last
+  space that fits, or at the limit inside a longer word; a heading (so a ``section``) is
+  cut the same way at ``MAX_SECTION_CHARS``, with "…".
 
 A passage's ``section`` is the nearest heading above it, else the document's title.
 """
@@ -50,6 +54,7 @@ from .documents import Document
 __all__ = [
     "MAX_LIST_CHARS",
     "MAX_PASSAGE_CHARS",
+    "MAX_SECTION_CHARS",
     "Passage",
     "is_noise",
     "split_answer_sentences",
@@ -64,6 +69,8 @@ MAX_PASSAGE_CHARS = 700
 MAX_LIST_CHARS = 400
 MAX_HEADING_WORDS = 14
 MAX_HEADING_CHARS = 120
+#: A heading from markup (or a title) longer than this is cut, so every reply is bounded.
+MAX_SECTION_CHARS = 200
 MAX_QUESTION_HEADING_WORDS = 24
 #: A block whose lines are all at most this long is hard-wrapped prose: its lines join.
 WRAP_WIDTH = 100
@@ -739,13 +746,14 @@ def _nest(stack: list[tuple[str, str]], unit: _Unit, after_heading: bool) -> Non
 
 def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
     passages: list[tuple[Passage, bool]] = []  # (passage, packable)
-    section = document.title
+    section = _cut_heading(document.title)
     parents: tuple[str, ...] = ()
     source = document.text
     outline: list[tuple[str, str]] = []
     after_heading = False
     for unit in units:
         if unit.kind == "heading":
+            unit = replace(unit, text=_cut_heading(unit.text))
             _nest(outline, unit, after_heading)
             section = unit.text
             parents = tuple(text for _, text in outline[:-1])
@@ -844,16 +852,43 @@ def _bounded_sentences(raw: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for a, b in split_sentences(raw):
         if b - a <= MAX_PASSAGE_CHARS or "\n" not in raw[a:b]:
-            spans.append((a, b))
+            spans.extend(_hard_cut(raw, a, b))
             continue
         pos = a
         for line in raw[a:b].split("\n"):
             stripped = line.strip()
             if stripped:
                 first = pos + line.index(stripped[0])
-                spans.append((first, first + len(stripped)))
+                spans.extend(_hard_cut(raw, first, first + len(stripped)))
             pos += len(line) + 1
     return spans
+
+
+def _hard_cut(raw: str, a: int, b: int) -> list[tuple[int, int]]:
+    """``raw[a:b]`` (no surrounding space) as spans of at most ``MAX_PASSAGE_CHARS``: cut
+    at the last space that fits, or at the limit when a word is longer."""
+    spans: list[tuple[int, int]] = []
+    while b - a > MAX_PASSAGE_CHARS:
+        window = raw[a : a + MAX_PASSAGE_CHARS + 1]
+        cut = max(window.rfind(" "), window.rfind("\n"), window.rfind("\t"))
+        end = a + cut if cut > 0 else a + MAX_PASSAGE_CHARS
+        while end > a and raw[end - 1].isspace():
+            end -= 1
+        spans.append((a, end))
+        a = end
+        while a < b and raw[a].isspace():
+            a += 1
+    if b > a:
+        spans.append((a, b))
+    return spans
+
+
+def _cut_heading(text: str) -> str:
+    """``text`` cut at the last space within ``MAX_SECTION_CHARS``, with "…"."""
+    if len(text) <= MAX_SECTION_CHARS:
+        return text
+    cut = text.rfind(" ", 0, MAX_SECTION_CHARS)
+    return text[: cut if cut > 0 else MAX_SECTION_CHARS - 1].rstrip() + "…"
 
 
 def _strip_marker(s: str) -> str:

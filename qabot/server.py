@@ -6,7 +6,10 @@ to an unexpected exception, is answered with one JSON shape::
 
     {"error": {"status": 400, "code": "invalid_question", "message": "..."}}
 
-and never with an HTML page or a traceback.
+and never with an HTML page or a traceback. That holds for the errors waitress raises
+itself before the app runs (a malformed request, headers over the limit, an unsupported
+transfer encoding, a body over the limit): :class:`Server` answers them in the same JSON
+shape with the same security headers.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import signal
 import socket
 import time
@@ -24,7 +28,13 @@ from urllib.parse import quote
 
 import waitress
 from flask import Flask, Response, current_app, jsonify, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import BaseWSGIServer
+from waitress.task import ErrorTask
+from waitress.utilities import RequestEntityTooLarge as WaitressTooLarge
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 import qabot
@@ -38,7 +48,7 @@ from .answer import (
     validate_question,
     validate_top_k,
 )
-from .documents import default_corpus_path
+from .documents import Skipped, default_corpus_path, load_corpus
 from .errors import QuestionError
 
 __all__ = [
@@ -55,18 +65,39 @@ __all__ = [
 MAX_BODY_BYTES = 64 * 1024
 CHAT_FIELDS = ("question", "top_k")
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
 #: Error codes for the HTTP errors werkzeug raises; any other status gets its name in snake case.
 HTTP_ERROR_CODES = {
+    400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
     415: "unsupported_media_type",
+    431: "headers_too_large",
+    500: "internal_error",
+    501: "not_implemented",
 }
 GENERIC_500_MESSAGE = "the server hit an unexpected error; it has been logged"
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, made strict: never ``NaN``/``Infinity`` (not JSON; a reply holding one
+    is a logged 500 instead), never a lone surrogate (not UTF-8; replaced by U+FFFD), the
+    key order kept and non-ASCII text written as is."""
+
+    sort_keys = False
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("allow_nan", False)
+        return _LONE_SURROGATE.sub("\ufffd", super().dumps(obj, **kwargs))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class APIError(HTTPException):
@@ -85,25 +116,36 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
     """Build the qabot Flask app.
 
     ``config`` keys: ``CORPUS`` (a file or folder, default ``$QABOT_CORPUS`` else
-    ``./corpus``; unused when ``bot`` is given), ``WEB_DIR`` (the chat page's folder, default
-    the packaged ``web`` folder), ``MAX_CONTENT_LENGTH`` (default 64 KiB), plus any Flask
-    setting. The bot is built here, once, and kept in ``app.extensions["qabot"]``.
+    ``./corpus``; unused when ``bot`` is given), ``STRICT`` and ``FOLLOW_SYMLINKS`` (how
+    the corpus is loaded, see :func:`~qabot.documents.load_corpus`; default false),
+    ``SKIPPED`` (with ``bot``: the files its corpus loading skipped, shown by
+    ``/api/health``), ``WEB_DIR`` (the chat page's folder, default the packaged ``web``
+    folder), ``MAX_CONTENT_LENGTH`` (default 64 KiB), plus any Flask setting. The bot is
+    built here, once, and kept in ``app.extensions["qabot"]``.
     Debug mode is forced off: its error pages would leak tracebacks.
     """
     app = Flask(__name__, static_folder=None)
+    app.json = JSONProvider(app)
     app.config.from_mapping(
         CORPUS=str(default_corpus_path()),
+        STRICT=False,
+        FOLLOW_SYMLINKS=False,
+        SKIPPED=(),
         WEB_DIR=None,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     if config is not None:
         app.config.from_mapping(config)
     app.debug = False  # also sets config["DEBUG"]
-    # Keep Answer.to_dict()'s field order and non-ASCII text, as `qabot ask --json` prints it.
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    app.extensions["qabot"] = bot if bot is not None else QABot.from_path(app.config["CORPUS"])
+    skipped: tuple[Skipped, ...] = tuple(app.config["SKIPPED"])
+    if bot is None:
+        documents = load_corpus(app.config["CORPUS"], strict=app.config["STRICT"],
+                                follow_symlinks=app.config["FOLLOW_SYMLINKS"])
+        bot = QABot.from_documents(documents)
+        skipped = documents.skipped
+    app.extensions["qabot"] = bot
+    app.extensions["qabot.skipped"] = skipped
     app.extensions["qabot.web_dir"] = Path(app.config["WEB_DIR"] or default_web_dir())
 
     app.register_error_handler(HTTPException, _http_error)
@@ -141,9 +183,10 @@ def _chat() -> Response:
 
 def _health() -> Response:
     bot = _bot()
+    skipped = [s.to_dict() for s in current_app.extensions["qabot.skipped"]]
     return jsonify(status="ok", version=__version__, documents=len(bot.documents),
                    passages=len(bot.passages), threshold=bot.threshold,
-                   encoder=bot.encoder)
+                   encoder=bot.encoder, skipped=skipped)
 
 
 def _sections() -> Response:
@@ -171,10 +214,12 @@ def _web_file(filename: str) -> Response:
 def _parse_chat_request() -> tuple[str, int]:
     """The question and ``top_k`` of the current request, or an :class:`APIError`.
 
-    Strict on purpose: a wrong content type, malformed JSON, a body that is not an object,
+    Strict on purpose: a wrong content type, malformed JSON (a lone surrogate escape such as
+    ``"\\ud800"`` included: it is no Unicode character), a body that is not an object,
     an unknown field (a misspelt ``topk`` would otherwise be silently ignored), a question
     that is not a non-blank string of at most 1000 characters, or a ``top_k`` that is not an
-    integer in 1..10 are all refused with a message naming the field and the fix.
+    integer in 1..10 are all refused with a message naming the field and the fix. These are
+    exactly the rules of the ``ChatRequest`` schema in :func:`openapi_spec`.
     """
     if not request.is_json:
         got = request.mimetype or "none"
@@ -195,6 +240,11 @@ def _parse_chat_request() -> tuple[str, int]:
     except RecursionError:
         raise APIError(400, "invalid_json", "the body is not valid JSON: nested too deeply") \
             from None
+    surrogate = _lone_surrogate(payload)
+    if surrogate is not None:
+        raise APIError(400, "invalid_json", "the body holds the lone surrogate "
+                       f"\\u{surrogate:04x}, which is not a Unicode character (a surrogate "
+                       "escape must be one of a high-low pair)")
     if not isinstance(payload, dict):
         raise APIError(400, "invalid_body", 'the body must be a JSON object like '
                        f'{{"question": "..."}}, got {_describe(payload)}')
@@ -220,13 +270,44 @@ def _read_body() -> bytes:
     return body
 
 
+def _lone_surrogate(payload: Any) -> int | None:
+    """The code point of the first lone surrogate in any key or string of ``payload``.
+
+    ``json.loads`` turns ``"\\ud800"`` (and the bytes of a UTF-8-encoded surrogate) into a
+    string no UTF-8 reply can hold; such a string is refused here, before it is used or
+    echoed. A valid pair (``"\\ud83d\\ude00"``) is decoded to its one character and passes.
+    Iterative, since the JSON may be nested as deeply as the parser allows.
+    """
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            match = _LONE_SURROGATE.search(value)
+            if match:
+                return ord(match.group())
+        elif isinstance(value, dict):
+            stack.extend(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
+
+
 def _question(payload: dict[str, Any]) -> str:
+    """The question: a string of 1 to 1000 characters as sent, not whitespace only.
+
+    The limit counts the string as sent, surrounding space included (the schema's
+    ``maxLength`` does the same); the stripped text is what is answered and echoed.
+    """
     if "question" not in payload:
         raise APIError(400, "invalid_question", 'question is required: send {"question": "..."}')
     question = payload["question"]
     if not isinstance(question, str):
         raise APIError(400, "invalid_question",
                        f"question must be a string, got {_describe(question)}")
+    if len(question) > MAX_QUESTION_LENGTH:
+        raise APIError(400, "invalid_question", f"question must be 1 to {MAX_QUESTION_LENGTH} "
+                       f"characters, got {len(question)}")
     try:
         validate_question(question)
     except QuestionError as exc:
@@ -235,7 +316,11 @@ def _question(payload: dict[str, Any]) -> str:
 
 
 def _top_k(payload: dict[str, Any]) -> int:
+    """``top_k``: a JSON integer in 1..10. A number with no fraction (``3.0``, ``3e0``) is the
+    integer 3, as in JSON Schema, which cannot tell ``3.0`` from ``3``."""
     top_k = payload.get("top_k", DEFAULT_TOP_K)
+    if isinstance(top_k, float) and top_k.is_integer():
+        top_k = int(top_k)
     if isinstance(top_k, bool) or not isinstance(top_k, int):
         # The engine names Python types; a JSON client should read JSON ones.
         raise APIError(400, "invalid_top_k",
@@ -315,7 +400,7 @@ def _unexpected_error(exc: Exception) -> Response:
 
 def _add_headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
-    if response.mimetype == "application/json":
+    if response.mimetype == "application/json" or request.path.startswith("/api/"):
         response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -334,13 +419,15 @@ def openapi_spec() -> dict[str, Any]:
             "properties": {
                 "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_LENGTH,
                              "pattern": "\\S",
-                             "description": "Not blank; surrounding space is stripped, and the "
-                                            "limit counts the stripped text."},
+                             "description": "Not blank; the limit counts the string as sent, "
+                                            "surrounding space included, which is then "
+                                            "stripped. A lone surrogate escape (\\ud800) "
+                                            "is refused as invalid JSON."},
                 "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K,
                           "default": DEFAULT_TOP_K,
                           "description": "Passages to return: the answer and runners-up. "
-                                         "A JSON integer such as 3; 3.0, \"3\" and true are "
-                                         "refused."},
+                                         "A JSON integer such as 3 (3.0 is the same number); "
+                                         "1.5, \"3\" and true are refused."},
             },
         },
         "Alternative": {
@@ -378,7 +465,8 @@ def openapi_spec() -> dict[str, Any]:
         },
         "Health": {
             "type": "object",
-            "required": ["status", "version", "documents", "passages", "threshold", "encoder"],
+            "required": ["status", "version", "documents", "passages", "threshold", "encoder",
+                         "skipped"],
             "additionalProperties": False,
             "properties": {
                 "status": {"const": "ok"},
@@ -390,6 +478,15 @@ def openapi_spec() -> dict[str, Any]:
                 "encoder": {"enum": ["static", "transformer", "none"],
                             "description": "The semantic signal joined to TF-IDF (none: "
                                            "TF-IDF alone)."},
+                "skipped": {
+                    "type": "array",
+                    "description": "Files of the corpus folder left out, and why (binary, "
+                                   "not UTF-8, empty, unreadable, a link outside the folder).",
+                    "items": {"type": "object", "required": ["document", "reason"],
+                              "additionalProperties": False,
+                              "properties": {"document": {"type": "string"},
+                                             "reason": {"type": "string"}}},
+                },
             },
         },
         "Sections": {
@@ -428,7 +525,8 @@ def openapi_spec() -> dict[str, Any]:
                                           "invalid_json", "invalid_body",
                                           "unsupported_media_type", "body_too_large",
                                           "not_found", "method_not_allowed",
-                                          "internal_error"]},
+                                          "internal_error", "bad_request",
+                                          "headers_too_large", "not_implemented"]},
                     "message": {"type": "string"},
                 },
             }},
@@ -458,7 +556,8 @@ def openapi_spec() -> dict[str, Any]:
                 "summary": "Answer a question from the corpus",
                 "operationId": "chat",
                 "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
+                    "schema": {"$ref": "#/components/schemas/ChatRequest"},
+                    "example": {"question": "Where are the headquarters?", "top_k": 3}}}},
                 "responses": {
                     "200": json_response("The answer, or found=false with the nearest "
                                          "passages", "Answer"),
@@ -483,7 +582,7 @@ def openapi_spec() -> dict[str, Any]:
                     "summary": "A file of the chat page (app.js, style.css, ...)",
                     "operationId": "webFile",
                     "parameters": [{"name": "filename", "in": "path", "required": True,
-                                    "schema": {"type": "string"}}],
+                                    "schema": {"type": "string", "examples": ["app.js"]}}],
                     "responses": {
                         "200": {"description": "The file", "content": {
                             "*/*": {"schema": {"type": "string"}}}},
@@ -534,6 +633,74 @@ class RequestLog:
                              status[0], elapsed)
 
 
+class _LimitedParser(HTTPRequestParser):
+    """waitress's request parser, refusing a body over ``limit`` bytes early.
+
+    waitress reads a whole body before the app runs (up to 1 GB by default). Here a
+    ``Content-Length`` over the limit is refused as soon as the headers are in, before any
+    of the body is read, and a chunked body as soon as its decoded length passes the limit;
+    either way the connection is closed after the 413.
+    """
+
+    limit = MAX_BODY_BYTES
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if not self.completed and self.error is None and self.headers_finished:
+            body = self.body_rcv
+            size = len(body) if self.chunked and body is not None else self.content_length
+            if size > self.limit:
+                self.error = WaitressTooLarge(f"over {self.limit} bytes")
+                self.completed = True
+        return consumed
+
+
+class _JSONErrorTask(ErrorTask):
+    """waitress's own error replies (400 malformed request, 413, 431 headers too large,
+    501 unsupported transfer encoding, 500) in the app's JSON error shape and headers."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        status = int(error.code)
+        code = HTTP_ERROR_CODES.get(status) or "error"
+        message = {
+            400: f"malformed HTTP request: {error.body}",
+            413: "the request body is larger than the limit of "
+                 f"{self.channel.parser_class.limit} bytes",
+            431: "the request line and headers are larger than the limit of "
+                 f"{self.channel.server.adj.max_request_header_size} bytes",
+            501: f"not implemented: {error.body}",
+        }.get(status, GENERIC_500_MESSAGE)
+        body = json.dumps({"error": {"status": status, "code": code, "message": message}},
+                          ensure_ascii=True, allow_nan=False).encode() + b"\n"
+        self.status = f"{status} {error.reason}"
+        self.response_headers.extend([("Content-Type", "application/json"),
+                                      ("Cache-Control", "no-store"),
+                                      *SECURITY_HEADERS.items()])
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+        # A request that failed to parse has no command (method) nor path.
+        logging.getLogger("qabot.access").info("%s - %s (refused by the server)",
+                                               getattr(self.request, "command", "") or "-",
+                                               status)
+
+
+class _Channel(HTTPChannel):
+    parser_class = _LimitedParser
+    error_task_class = _JSONErrorTask
+
+
+def harden(socket_map: dict[int, Any], max_body: int = MAX_BODY_BYTES) -> None:
+    """Make every listening server in a waitress socket map accept connections that refuse
+    a body over ``max_body`` bytes early and give waitress's own errors as JSON."""
+    parser = type("_LimitedParser", (_LimitedParser,), {"limit": max_body})
+    channel = type("_Channel", (_Channel,), {"parser_class": parser})
+    for dispatcher in socket_map.values():
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.channel_class = channel
+
+
 class Server:
     """The app on waitress: binds at construction (a busy port fails here, as ``OSError``),
     then :meth:`run` serves until Ctrl-C or SIGTERM and closes every socket.
@@ -551,9 +718,14 @@ class Server:
         sock = socket.create_server(address, family=family)
         self._map: dict[int, Any] = {}
         try:
+            # The body limit is enforced as the body arrives (see harden); waitress's own
+            # cap, which counts a chunked body's framing too, is only a backstop.
+            limit = app.config["MAX_CONTENT_LENGTH"] or MAX_BODY_BYTES
             self._server = waitress.create_server(RequestLog(app), map=self._map,
                                                   sockets=[sock], threads=threads,
-                                                  ident="qabot")
+                                                  ident="qabot",
+                                                  max_request_body_size=16 * limit)
+            harden(self._map, limit)
         except BaseException:
             sock.close()
             raise

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from qabot import QABot
 from qabot.cli import main
-from qabot.documents import CORPUS_ENV
+from qabot.documents import CORPUS_ENV, corpus_hash, load_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -23,24 +23,25 @@ _BUILT: dict[tuple, QABot] = {}
 
 @pytest.fixture(autouse=True)
 def build_the_shipped_corpus_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every ``ask`` would rebuild the shipped corpus's index: build it once per path.
+    """Every ``ask`` would rebuild the shipped corpus's index: build it once per corpus.
 
-    The CLI still builds its bot itself (through the real ``QABot.from_path``), so the
-    ``--json`` output is compared with an independently built bot; bad corpora and other
-    paths are not cached.
+    The CLI still loads the corpus and builds its bot itself (through the real
+    ``QABot.from_documents``), so the ``--json`` output is compared with an independently
+    built bot; only the shipped corpus without an index folder is cached.
     """
-    real = QABot.from_path
+    real = QABot.from_documents
+    shipped = {corpus_hash(load_corpus(CORPUS)), corpus_hash(load_corpus(IOM))}
 
-    def from_path(path=None, **kwargs):  # type: ignore[no-untyped-def]
-        where = Path(path).resolve() if path is not None else None
-        if where not in (CORPUS, IOM) or kwargs.get("index_dir") is not None:
-            return real(path, **kwargs)
-        key = (where, tuple(sorted(kwargs.items())))
+    def from_documents(documents, **kwargs):  # type: ignore[no-untyped-def]
+        digest = corpus_hash(documents)
+        if digest not in shipped or kwargs.get("index_dir") is not None:
+            return real(documents, **kwargs)
+        key = (digest, tuple(sorted(kwargs.items())))
         if key not in _BUILT:
-            _BUILT[key] = real(path, **kwargs)
+            _BUILT[key] = real(documents, **kwargs)
         return _BUILT[key]
 
-    monkeypatch.setattr(QABot, "from_path", staticmethod(from_path))
+    monkeypatch.setattr(QABot, "from_documents", staticmethod(from_documents))
 
 
 @pytest.fixture
@@ -245,12 +246,18 @@ def test_bad_corpus_fails_with_one_line_naming_the_file(
         ("bad.md", b"", "empty"),
     ],
 )
-def test_bad_file_in_a_folder_is_named(
+def test_bad_file_in_a_folder_is_skipped_with_one_warning_or_refused_with_strict(
     runner: CliRunner, tmp_path: Path, bad_name: str, content: bytes, problem: str
 ) -> None:
     (tmp_path / "good.txt").write_text("Good\n\nA fine document.\n", "utf-8")
     (tmp_path / bad_name).write_bytes(content)
     result = run(runner, "ask", "What is fine?", "--corpus", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "A fine document." in result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qabot: warning: ")
+    assert bad_name in lines[0] and problem in lines[0] and "skipped" in lines[0]
+    result = run(runner, "ask", "What is fine?", "--corpus", tmp_path, "--strict")
     assert_clean_failure(result, bad_name, problem)
 
 

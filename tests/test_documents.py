@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -132,13 +134,18 @@ def test_bad_single_file_raises_corpus_error_naming_it(
     ("name", "content", "problem"),
     [pytest.param(n, c, p, id=i) for i, n, c, p in BAD_FILES if not n.endswith((".jsonl", ".pdf"))],
 )
-def test_bad_file_inside_a_folder_is_named(
+def test_bad_file_inside_a_folder_is_skipped_or_with_strict_named(
     tmp_path: Path, name: str, content: bytes, problem: str
 ) -> None:
     write(tmp_path / "good.txt", "Good\n\nA perfectly fine document.\n")
     write(tmp_path / name, content)
+    warnings: list[str] = []
+    docs = load_corpus(tmp_path, warn=warnings.append)
+    assert [d.name for d in docs] == ["good.txt"]
+    assert [s.name for s in docs.skipped] == [name] and problem in docs.skipped[0].reason
+    assert len(warnings) == 1 and name in warnings[0] and problem in warnings[0]
     with pytest.raises(CorpusError, match=problem) as info:
-        load_corpus(tmp_path)
+        load_corpus(tmp_path, strict=True)
     assert name in str(info.value)
 
 
@@ -253,3 +260,148 @@ def test_corpus_hash_depends_on_names_and_boundaries() -> None:
     split1 = [Document("a.txt", "A", "x", "text"), Document("b.txt", "B", "yz", "text")]
     split2 = [Document("a.txt", "A", "xy", "text"), Document("b.txt", "B", "z", "text")]
     assert corpus_hash(split1) != corpus_hash(split2)
+
+
+# --- the corpus stays inside its folder; one bad file does not stop it ------------------
+
+
+GOOD = "Good\n\nA perfectly fine document.\n"
+
+
+def _load(path: Path, **kwargs) -> tuple[list[str], dict[str, str], list[str]]:
+    """Loaded names, skipped name -> reason, and the warning lines."""
+    warnings: list[str] = []
+    docs = load_corpus(path, warn=warnings.append, **kwargs)
+    return [d.name for d in docs], {s.name: s.reason for s in docs.skipped}, warnings
+
+
+def test_a_link_outside_the_folder_is_skipped_with_a_warning_naming_it(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write(corpus / "good.txt", GOOD)
+    secret = write(tmp_path / "outside" / "secret.txt", "Secret\n\nThe vault code is 1234.\n")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    (corpus / "secret.txt").symlink_to(secret)
+    (corpus / "inside.md").symlink_to(corpus / "good.txt")  # inside the folder: fine
+    names, skipped, warnings = _load(corpus)
+    assert names == ["good.txt", "inside.md"]
+    assert set(skipped) == {"passwd.txt", "secret.txt"}
+    assert all("outside the corpus folder" in r and "/" not in r.split("(")[0]
+               for r in skipped.values())
+    assert len(warnings) == 2
+    assert any("passwd.txt" in w and "/etc/passwd" in w for w in warnings)
+    # --follow-symlinks allows them.
+    names, skipped, _ = _load(corpus, follow_symlinks=True)
+    assert names == ["good.txt", "inside.md", "passwd.txt", "secret.txt"] and not skipped
+
+
+def test_linked_folders_are_walked_only_with_follow_symlinks(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write(corpus / "good.txt", GOOD)
+    write(tmp_path / "elsewhere" / "far.txt", "Far\n\nFar away text.\n")
+    (corpus / "linked").symlink_to(tmp_path / "elsewhere")
+    (corpus / "loop").symlink_to(corpus)  # a loop ends: each real folder is walked once
+    (corpus / "a-link").symlink_to(corpus / "z-sub")  # inside: z-sub is still walked once
+    write(corpus / "z-sub" / "deep.md", "# Deep\n\nDeep text.\n")
+    names, skipped, warnings = _load(corpus)
+    assert names == ["good.txt", "z-sub/deep.md"]
+    assert skipped == {"linked/": "a symbolic link to a folder outside the corpus folder "
+                                  "(--follow-symlinks allows it)"}
+    assert len(warnings) == 1 and str(tmp_path / "elsewhere") in warnings[0]
+    assert _load(corpus, follow_symlinks=True)[:2] == (
+        ["a-link/deep.md", "good.txt", "linked/far.txt"], {})
+
+
+def test_dangling_links_fifos_and_devices_are_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "good.txt", GOOD)
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    (tmp_path / "self.txt").symlink_to(tmp_path / "self.txt")
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "null.txt").symlink_to("/dev/null")
+    result: list[tuple[list[str], dict[str, str], list[str]]] = []
+    loader = threading.Thread(target=lambda: result.append(_load(tmp_path, follow_symlinks=True)),
+                              daemon=True)
+    loader.start()
+    loader.join(timeout=30)
+    assert result, "loading blocked on the FIFO"
+    names, skipped, warnings = result[0]
+    assert names == ["good.txt"]
+    assert "dangling" in skipped["dangling.txt"] and "dangling" in skipped["self.txt"]
+    assert skipped["pipe.txt"] == "not a regular file (a FIFO)"
+    assert skipped["null.txt"] == "not a regular file (a character device)"
+    assert len(warnings) == 4
+
+
+def test_a_file_nobody_may_read_is_skipped_even_as_root(tmp_path: Path) -> None:
+    write(tmp_path / "good.txt", GOOD)
+    locked = write(tmp_path / "locked.txt", "Locked\n\nPrivate text.\n")
+    locked.chmod(0)
+    try:
+        names, skipped, warnings = _load(tmp_path)
+        assert names == ["good.txt"]
+        assert "no read permission, mode 000" in skipped["locked.txt"]
+        assert len(warnings) == 1 and "locked.txt" in warnings[0]
+        with pytest.raises(CorpusError, match="locked.txt: cannot read file"):
+            load_corpus(locked)
+    finally:
+        locked.chmod(0o644)
+
+
+def test_an_open_error_is_skipped_with_its_reason(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "good.txt", GOOD)
+    write(tmp_path / "denied.txt", GOOD)
+    real_open = os.open
+
+    def fake_open(path, flags, *args):  # type: ignore[no-untyped-def]
+        if str(path).endswith("denied.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    names, skipped, _ = _load(tmp_path)
+    assert names == ["good.txt"]
+    assert skipped == {"denied.txt": "cannot read file (Permission denied)"}
+
+
+def test_a_folder_of_only_bad_files_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "empty.txt", "")
+    write(tmp_path / "blob.md", b"\x00\x01\x02")
+    with pytest.raises(CorpusError, match="no usable documents \\(2 skipped; first blob.md"):
+        load_corpus(tmp_path, warn=lambda line: None)
+
+
+@pytest.mark.parametrize(("codec", "bom"), [
+    ("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+    ("utf-32-le", b"\xff\xfe\x00\x00"), ("utf-32-be", b"\x00\x00\xfe\xff"),
+])
+def test_text_with_a_byte_order_mark_is_decoded(tmp_path: Path, codec: str, bom: bytes) -> None:
+    text = "Café\n\nThe kettle boils at noon in Zürich.\n"
+    path = write(tmp_path / "doc.txt", bom + text.encode(codec))
+    assert load_corpus(path)[0].text == text
+    assert load_corpus(tmp_path)[0].text == text
+
+
+def test_utf16_without_a_byte_order_mark_is_named_not_called_binary(tmp_path: Path) -> None:
+    path = write(tmp_path / "doc.txt", "Hello\n\nSome text.\n".encode("utf-16-le"))
+    with pytest.raises(CorpusError, match="UTF-16 text without a byte-order mark"):
+        load_corpus(path)
+
+
+def test_a_bad_utf16_file_is_named_as_utf16(tmp_path: Path) -> None:
+    path = write(tmp_path / "doc.txt", b"\xff\xfeH\x00\x00\xd8")  # a lone surrogate
+    with pytest.raises(CorpusError, match="not valid UTF-16 text despite its byte-order mark"):
+        load_corpus(path)
+
+
+def test_the_shipped_corpora_skip_nothing() -> None:
+    for folder in [REPO / "corpus", *sorted((REPO / "benchmarks" / "corpora").iterdir())]:
+        assert load_corpus(folder, strict=True).skipped == ()
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("t.html", "<title>" + "word " * 500 + "</title><p>Text.</p>"),
+    ("t.md", "# " + "w" * 5000 + "\n\nText.\n"),
+])
+def test_a_title_is_bounded(tmp_path: Path, name: str, content: str) -> None:
+    title = load_corpus(write(tmp_path / name, content))[0].title
+    assert len(title) <= 200 and title.endswith("…")

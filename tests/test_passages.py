@@ -6,6 +6,7 @@ every document here also goes through :func:`check_invariants`. Then the shipped
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -460,13 +461,14 @@ def test_long_paragraph_is_split_at_sentence_boundaries(make_doc, count: int, le
         assert doc.text[p.start : p.end] == p.text
 
 
-def test_one_sentence_longer_than_the_maximum_stays_whole(make_doc) -> None:
+def test_one_sentence_longer_than_the_maximum_is_cut_at_word_boundaries(make_doc) -> None:
     giant = "This sentence " + "goes on and on " * 60 + "until it ends."
     assert len(giant) > MAX_PASSAGE_CHARS
     doc = make_doc(f"Long\n\nA short one. {giant} Another short one.\n")
     passages = split(doc)
     assert " ".join(texts(passages)) == f"A short one. {giant} Another short one."
-    assert any(giant in p.text for p in passages)
+    assert all(len(p.text) <= MAX_PASSAGE_CHARS for p in passages)
+    assert not any(giant in p.text for p in passages)
 
 
 @pytest.mark.parametrize(
@@ -1127,3 +1129,35 @@ def test_markdown_and_html_table_rows_are_shown_with_their_table(
 )
 def test_web_page_boilerplate_is_noise_and_prose_is_not(sentence: str, noise: bool) -> None:
     assert is_noise(sentence) is noise
+
+
+# --- every passage bounded ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_text_without_sentence_breaks_is_cut_hard_on_word_boundaries(fmt: str) -> None:
+    from qabot.passages import MAX_PASSAGE_CHARS, MAX_SECTION_CHARS
+
+    words = " ".join(f"w{i % 97}" for i in range(40_000))  # ~180 KB, no sentence break
+    long_heading = "heading " * 100
+    source = {"text": words,
+              "markdown": f"# {long_heading}\n\n{words}\n\n{'x' * 3000}",
+              "html": f"<h1>{long_heading}</h1><p>{words}</p><p>{'x' * 3000}</p>"}[fmt]
+    passages = split_document(Document("d", "T", source, fmt))
+    assert " ".join(p.text for p in passages if p.text[0] != "x") == words  # nothing lost
+    assert max(len(p.text) for p in passages) <= MAX_PASSAGE_CHARS
+    for p in passages:
+        if not p.text.startswith("x"):  # a cut inside a word only when one word is too long
+            assert re.fullmatch(r"(w\d+ )*w\d+", p.text), p.text[:80]
+        assert len(p.section) <= MAX_SECTION_CHARS
+    if fmt != "text":
+        assert passages[0].section.endswith("heading…")
+
+
+def test_a_reply_is_bounded_whatever_the_document() -> None:
+    from qabot import QABot
+
+    words = " ".join(f"ferry{i % 50} harbour" for i in range(20_000))
+    bot = QABot.from_documents([Document("big.txt", "Big", words, "text")])
+    reply = bot.ask("ferry7 harbour", 10).to_dict()
+    assert len(json.dumps(reply)) < 12 * 1024

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from qabot import QABot, QuestionError
 from qabot.documents import Document
-from qabot.passages import MAX_LIST_CHARS, MAX_PASSAGE_CHARS, split_document
+from qabot.passages import MAX_LIST_CHARS, MAX_PASSAGE_CHARS, MAX_SECTION_CHARS, split_document
 
 WORDS = st.sampled_from(
     "the harbour board opened a ferry terminal in 1990 . , : ; ? ! ( ) - + > • 1. (ii) "
@@ -46,9 +46,30 @@ def test_any_document_splits_into_valid_passages(text: str, fmt: tuple[str, str]
         # A list item is shown with its list: whole lines, the item's own among them.
         assert p.text in p.shown.split("\n")
         assert len(p.shown) <= max(MAX_LIST_CHARS, len(p.text))
-        # Parts are bounded unless a single sentence is longer than the bound.
-        if len(p.text) > MAX_PASSAGE_CHARS:
-            assert len(text[p.start : p.end]) >= len(p.text) * 0.5
+        # Every passage is bounded, a sentence longer than the bound included.
+        assert len(p.text) <= MAX_PASSAGE_CHARS and len(p.section) <= MAX_SECTION_CHARS
+
+
+# Any text at all: every character, long words, long lines, markup fragments.
+ANY_TEXT = st.lists(
+    st.one_of(st.text(max_size=50), WORDS, st.sampled_from(["\n", "\n\n", "\r\n", " " * 9]),
+              st.builds(lambda c, n: c * n, st.sampled_from(["x", "ab ", "é", "# "]),
+                        st.integers(0, 900))),
+    max_size=60,
+).map("".join)
+
+
+@FAST
+@given(text=ANY_TEXT, fmt=FORMATS)
+def test_any_text_splits_into_bounded_passages_inside_the_document(
+        text: str, fmt: tuple[str, str]) -> None:
+    name, kind = fmt
+    passages = split_document(Document(name, "Title", text, kind))  # never raises
+    for p in passages:
+        assert 0 <= p.start < p.end <= len(text)
+        assert p.text.strip() and p.section.strip()
+        assert len(p.text) <= MAX_PASSAGE_CHARS and len(p.section) <= MAX_SECTION_CHARS
+        assert len(p.shown) <= max(MAX_LIST_CHARS, MAX_PASSAGE_CHARS)
 
 
 QUESTION = st.text(min_size=1, max_size=200)
