@@ -33,15 +33,18 @@ __all__ = [
 MAX_QUESTION_LENGTH = 1000
 DEFAULT_TOP_K = 3
 MAX_TOP_K = 10
-#: A best passage whose fused score is below this is not offered as the answer, per
-#: encoder (the fused score's scale depends on the signals); chosen with
-#: ``qabot eval --sweep`` on the tuning parts of the gold sets (docs/accuracy.md).
-DEFAULT_THRESHOLDS = {"none": 0.13, "static": 0.18, "transformer": 0.14}
+#: The best passage is the answer when its fused score reaches this and it holds some of
+#: the question's words or stands out by its meaning (below). Per encoder, since the fused
+#: score's scale depends on the signals; chosen by ``benchmarks/tune_fusion.py`` on the
+#: pooled tuning parts of the gold sets, keeping the rejection of unanswerable questions
+#: at least at TF-IDF's own (docs/accuracy.md).
+DEFAULT_THRESHOLDS = {"none": 0.13, "static": 0.2, "transformer": 0.2}
 DEFAULT_THRESHOLD = DEFAULT_THRESHOLDS["static"]
-#: ...nor one holding less than this idf-weighted share of the question's content words
-#: (numbers aside), unless its meaning alone is this close to the question's.
+#: "Holds some of the question's words": at least this idf-weighted share of them.
 MIN_COVERAGE = 0.05
-SEMANTIC_ALONE = {"static": 0.6, "transformer": 0.35}
+#: ...or, whatever its words, its meaning stands out: its cosine with the question exceeds
+#: the median passage's by this much (how far above the document as a whole it stands).
+SEMANTIC_MARGIN = {"static": 0.25, "transformer": 0.2}
 #: How deep to look for a passage holding every number of the question.
 NUMBER_SEARCH_DEPTH = 10
 
@@ -166,15 +169,16 @@ class QABot:
 
     The question is first spell-corrected against the corpus's own words, then passages
     are ranked by the fused lexical + semantic score (:class:`~qabot.retrieval.Ranker`).
-    The best passage is the answer when its score is at least ``threshold`` and it either
-    holds at least ``MIN_COVERAGE`` of the question's idf-weighted content words (numbers
-    aside) or its meaning alone is close to the question's (cosine at least
-    ``SEMANTIC_ALONE``); otherwise the reply has ``found`` false and lists the nearest
-    passages as suggestions. A question that names a number of three digits or more ("in
-    2018", "175 states") is answered only by a passage holding that number, the best such
-    passage among the top ``NUMBER_SEARCH_DEPTH``; shorter numbers, as in "a 40-foot
-    yacht" or "COVID-19", are too often context to count. A number never counts as
-    coverage, so it cannot on its own make a passage the answer to an unrelated question.
+    The best passage is the answer when its fused score is at least ``threshold`` and it
+    either holds at least ``MIN_COVERAGE`` of the question's idf-weighted content words or
+    its meaning stands out (its cosine with the question exceeds the median passage's by
+    ``SEMANTIC_MARGIN``); otherwise the reply has ``found`` false and lists the
+    nearest passages as suggestions. A question that names a number of three digits or
+    more ("in 2018", "175 states") is answered only by a passage holding that number, the
+    best such passage among the top ``NUMBER_SEARCH_DEPTH``; shorter numbers, as in "a
+    40-foot yacht" or "COVID-19", are too often context to count. A number alone is not
+    coverage unless a heading above the passage names it, so a year cannot on its own make
+    a citation the answer to an unrelated question.
     """
 
     def __init__(
@@ -264,17 +268,23 @@ class QABot:
         p = best.passage
         others = [h for h in hits if h is not best][: top_k - 1]
         return Answer(question, True, p.shown, p.section, p.document, best.score,
-                      self.highlight(query, p.text),
+                      self.highlight(query, p.text, scores.query_vector),
                       tuple(_alternative(h) for h in others), None)
 
     def _answers(self, query: str, best: Hit, semantic: np.ndarray | None) -> bool:
         """Whether the best passage is good enough to be offered as the answer."""
         if best.score < self.threshold:
             return False
-        if self.index.coverage(_without_numbers(query), best.position) >= MIN_COVERAGE:
+        # Numbers count towards coverage, but cannot be all of it unless a heading above the
+        # passage names them (a section about "the 1990s"): a year shared with a
+        # bibliography entry does not make it the answer to an unrelated question.
+        if self.index.coverage(query, best.position) >= MIN_COVERAGE and (
+                self.index.coverage(_without_numbers(query), best.position) > 0
+                or _headings_name(best.passage, _NUMBER.findall(query))):
             return True
-        alone = SEMANTIC_ALONE.get(self.encoder)
-        return semantic is not None and alone is not None and semantic[best.position] >= alone
+        margin = SEMANTIC_MARGIN.get(self.encoder)
+        return (semantic is not None and margin is not None and len(semantic) > 1
+                and semantic[best.position] - float(np.median(semantic)) >= margin)
 
     def _distinct_hits(self, scores: np.ndarray, count: int) -> list[Hit]:
         """At least ``count`` hits with distinct shown answers (fewer only when the corpus
@@ -286,13 +296,14 @@ class QABot:
                 return hits
             depth *= 2
 
-    def highlight(self, question: str, text: str) -> str:
+    def highlight(self, question: str, text: str,
+                  query_vector: np.ndarray | None = None) -> str:
         """The sentence of ``text`` most similar to ``question`` (the whole text if one)."""
         spans = split_answer_sentences(text)
         if len(spans) <= 1:
             return text
         sentences = [text[s:e] for s, e in spans]
-        scores = self.index.similarity(question, sentences)
+        scores = self.index.similarity(question, sentences, query_vector)
         return sentences[int(np.argmax(scores))]
 
     def sections(self) -> list[dict[str, Any]]:
@@ -329,6 +340,12 @@ def _without_numbers(question: str) -> str:
     """The question without its numbers, or as it is when it is nothing but numbers."""
     stripped = re.sub(r"\d+", " ", question)
     return stripped if re.search(r"[^\W\d_]", stripped) else question
+
+
+def _headings_name(passage: Passage, numbers: list[str]) -> bool:
+    """True when the headings above the passage name one of ``numbers``."""
+    headings = " ".join((*passage.parents, passage.section))
+    return any(re.search(rf"(?<!\d){n}(?!\d)", headings) for n in numbers)
 
 
 def _has_numbers(passage: Passage, numbers: list[str]) -> bool:

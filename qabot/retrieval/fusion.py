@@ -17,7 +17,7 @@ __all__ = ["RRF_K", "SEMANTIC_WEIGHT", "SEMANTIC_WEIGHTS", "blend", "reciprocal_
 
 #: Share of the fused score that comes from the semantic signal, per encoder; chosen on the
 #: pooled tuning parts of the gold sets (``benchmarks/tune_fusion.py``, docs/accuracy.md).
-SEMANTIC_WEIGHTS = {"static": 0.4, "transformer": 0.5}
+SEMANTIC_WEIGHTS = {"static": 0.2, "transformer": 0.5}
 SEMANTIC_WEIGHT = SEMANTIC_WEIGHTS["static"]
 RRF_K = 60
 

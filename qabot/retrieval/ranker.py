@@ -64,11 +64,12 @@ class Hit:
 
 @dataclass(frozen=True)
 class Scores:
-    """One question's scores for every passage: fused, and the semantic signal's alone
-    (``None`` without an encoder)."""
+    """One question's scores for every passage: fused, and the semantic signal's alone,
+    with the question's embedding (both ``None`` without an encoder)."""
 
     fused: np.ndarray
     semantic: np.ndarray | None
+    query_vector: np.ndarray | None = None
 
 
 class Ranker:
@@ -114,30 +115,36 @@ class Ranker:
     def coverage(self, question: str, position: int) -> float:
         return self.lexical.coverage(question, position)
 
+    def query_vector(self, question: str) -> np.ndarray | None:
+        """The question's embedding, or ``None`` without an encoder."""
+        return None if self.encoder is None else self.encoder.encode([question])[0]
+
     def semantic_scores(self, question: str) -> np.ndarray | None:
         """Cosine of the question with every passage, or ``None`` without an encoder."""
-        if self.encoder is None or self.embeddings is None:
-            return None
-        vector = self.encoder.encode([question])[0]
-        return self.embeddings @ vector
+        vector = self.query_vector(question)
+        return None if vector is None or self.embeddings is None else self.embeddings @ vector
 
     def score(self, question: str) -> Scores:
         """Every passage's fused score for ``question``, with the semantic scores apart."""
-        semantic = self.semantic_scores(question)
+        vector = self.query_vector(question)
+        semantic = None if vector is None or self.embeddings is None else self.embeddings @ vector
         fused = blend(self.lexical.scores(question), semantic, self.semantic_weight)
-        return Scores(fused * self._prior, semantic)
+        return Scores(fused * self._prior, semantic, vector)
 
     def scores(self, question: str) -> np.ndarray:
         """Every passage's fused score for ``question``."""
         return self.score(question).fused
 
-    def similarity(self, question: str, texts: list[str]) -> np.ndarray:
-        """The fused score of each of ``texts`` (e.g. a passage's sentences) for ``question``."""
+    def similarity(self, question: str, texts: list[str],
+                   query_vector: np.ndarray | None = None) -> np.ndarray:
+        """The fused score of each of ``texts`` (e.g. a passage's sentences) for ``question``
+        (``query_vector``: the question's embedding when already known)."""
         lexical = self.lexical.similarity(question, texts)
         if self.encoder is None:
             return lexical
-        vectors = self.encoder.encode([question, *texts])
-        return blend(lexical, vectors[1:] @ vectors[0], self.semantic_weight)
+        if query_vector is None:
+            query_vector = self.encoder.encode([question])[0]
+        return blend(lexical, self.encoder.encode(texts) @ query_vector, self.semantic_weight)
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The ``k`` best passages, best first (ties keep corpus order)."""
