@@ -11,6 +11,7 @@ import click
 from .answer import DEFAULT_TOP_K, MAX_TOP_K, QABot
 from .documents import CORPUS_ENV, Skipped, load_corpus
 from .errors import QABotError
+from .serving import DEFAULT_GRACE
 
 __all__ = ["main"]
 
@@ -256,33 +257,79 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
 @click.option("--index-dir", "index_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, envvar="QABOT_INDEX_DIR", show_envvar=True,
               help="Save the index here and reuse it at the next start while the corpus and "
-                   "qabot are unchanged (a faster start for a big corpus).")
+                   "qabot are unchanged (a faster start for a big corpus; see `qabot index`).")
 @encoder_option
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes answering requests, forked after the index is loaded so they "
+                   "share it [default: the CPUs available; 1 on Windows].")
+@click.option("--grace", type=click.FloatRange(min=0.0), default=DEFAULT_GRACE,
+              show_default=True, metavar="SECONDS",
+              help="On SIGTERM or Ctrl-C, how long to keep answering requests in flight.")
 def serve(corpus: Path | None, host: str, port: int, threads: int,
-          index_dir: Path | None, encoder: str) -> None:
+          index_dir: Path | None, encoder: str, workers: int | None, grace: float) -> None:
     """Serve the chat page and the HTTP API until Ctrl-C or SIGTERM.
 
-    Runs on waitress, a production WSGI server; logs one line per request on stderr.
+    Runs on waitress, a production WSGI server, in --workers processes; logs one line per
+    request on stderr. On a stop signal every request already received is answered first.
     """
     import logging
 
     from .documents import default_corpus_path
     from .server import Server, create_app
+    from .serving import default_workers
 
     bot = load_bot(corpus, index_dir, encoder=encoder)
     source = corpus if corpus is not None else default_corpus_path()
     app = create_app({"CORPUS": str(source), "SKIPPED": skipped_files()}, bot=bot)
+    workers = workers or default_workers()
     try:
-        server = Server(app, host=host, port=port, threads=threads)
+        server = Server(app, host=host, port=port, threads=threads, workers=workers,
+                        grace=grace)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        return
+    except ValueError as exc:
+        fail(str(exc))
         return
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(f"qabot: serving {source} on {server.url} (Ctrl-C to stop)")
+    click.echo(f"qabot: {workers} worker process{'es' if workers > 1 else ''}, "
+               f"{threads} threads each", err=True)
     sys.stdout.flush()
-    server.run()
-    click.echo("qabot: stopped", err=True)
+    status = server.run() or 0
+    click.echo("qabot: stopped" if status == 0 else "qabot: stopped after a worker failed",
+               err=True)
+    sys.exit(status)
+
+
+@main.command("index")
+@click.argument("corpus", type=click.Path(path_type=Path))
+@click.option("--index-dir", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, envvar="QABOT_INDEX_DIR", show_envvar=True,
+              help="Where to save the index; `qabot serve --index-dir DIR` then loads it.")
+@encoder_option
+def index_command(corpus: Path, index_dir: Path, encoder: str) -> None:
+    """Build the index of CORPUS and save it, without serving.
+
+    A deployment builds once, then every server process (and replica) loads the saved index
+    instead of building its own. An index that is already up to date is left as it is.
+    """
+    import time
+
+    def files() -> dict[str, int]:
+        """Every file of the index folder and when it was last written."""
+        found = index_dir.rglob("*") if index_dir.is_dir() else ()
+        return {str(p): p.stat().st_mtime_ns for p in found if p.is_file()}
+
+    before = files()
+    started = time.perf_counter()
+    bot = load_bot(corpus, index_dir, encoder=encoder)
+    elapsed = time.perf_counter() - started
+    what = "up to date, kept" if before and files() == before else "saved"
+    click.echo(f"qabot: index of {len(bot.passages)} passages from {len(bot.documents)} "
+               f"document{'s' if len(bot.documents) != 1 else ''} {what} in {index_dir} "
+               f"({elapsed:.1f} s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

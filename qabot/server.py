@@ -1,7 +1,8 @@
 """Serve qabot over HTTP: the JSON chat API, the chat page, and a production WSGI server.
 
 :func:`create_app` builds the Flask app (the bot is built once and kept on the app);
-:class:`Server` runs it on waitress for ``qabot serve``. Every error, from a bad question
+:class:`Server` runs it for ``qabot serve`` (on :class:`qabot.serving.Server`: waitress in
+one process per CPU, draining on shutdown). Every error, from a bad question
 to an unexpected exception, is answered with one JSON shape::
 
     {"error": {"status": 400, "code": "invalid_question", "message": "..."}}
@@ -18,18 +19,14 @@ import json
 import logging
 import math
 import re
-import signal
-import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import waitress
 from flask import Flask, Response, current_app, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
-from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer
@@ -39,7 +36,7 @@ from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 import qabot
 
-from . import __version__
+from . import __version__, serving
 from .answer import (
     DEFAULT_TOP_K,
     MAX_QUESTION_LENGTH,
@@ -701,60 +698,16 @@ def harden(socket_map: dict[int, Any], max_body: int = MAX_BODY_BYTES) -> None:
             dispatcher.channel_class = channel
 
 
-class Server:
-    """The app on waitress: binds at construction (a busy port fails here, as ``OSError``),
-    then :meth:`run` serves until Ctrl-C or SIGTERM and closes every socket.
-
-    waitress is a pure-Python production server with a thread pool: it runs the same on
-    Linux, macOS and Windows, and threads share the one in-memory index (no fork needed).
+class Server(serving.Server):
+    """The app on :class:`qabot.serving.Server` (waitress, ``workers`` processes, draining on
+    SIGTERM/SIGINT), with one log line per request (:class:`RequestLog`), a body over the
+    app's ``MAX_CONTENT_LENGTH`` refused as it arrives and waitress's own errors as JSON
+    (:func:`harden`). It binds at construction: a busy port fails here, as ``OSError``.
     """
 
-    def __init__(self, app: Flask, *, host: str = "127.0.0.1", port: int = 8000,
-                 threads: int = 4) -> None:
-        # The socket is bound here rather than by waitress, so that a busy port or an unknown
-        # host fails before waitress starts its worker threads, and nothing is left open.
-        family, _, _, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-        sock = socket.create_server(address, family=family)
-        self._map: dict[int, Any] = {}
-        try:
-            # The body limit is enforced as the body arrives (see harden); waitress's own
-            # cap, which counts a chunked body's framing too, is only a backstop.
-            limit = app.config["MAX_CONTENT_LENGTH"] or MAX_BODY_BYTES
-            self._server = waitress.create_server(RequestLog(app), map=self._map,
-                                                  sockets=[sock], threads=threads,
-                                                  ident="qabot",
-                                                  max_request_body_size=16 * limit)
-            harden(self._map, limit)
-        except BaseException:
-            sock.close()
-            raise
-
-    @property
-    def url(self) -> str:
-        """The URL to open, with the real port (when port 0 asked for any free one)."""
-        host, port = self._server.effective_host, self._server.effective_port
-        if ":" in str(host):
-            host = f"[{host}]"
-        return f"http://{host}:{port}/"
-
-    def run(self) -> None:
-        """Serve until Ctrl-C or SIGTERM, then stop the workers and close the sockets.
-
-        Call it from the main thread: that is where Python delivers signals.
-        """
-        previous = signal.signal(signal.SIGTERM, _exit_on_signal)
-        try:
-            self._server.run()  # returns after SystemExit/KeyboardInterrupt, workers stopped
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            self.close()
-
-    def close(self) -> None:
-        """Close the listening sockets and any open connection."""
-        wasyncore.close_all(self._map)
-
-
-def _exit_on_signal(signum: int, frame: object) -> None:
-    # waitress's loop turns SystemExit into an orderly shutdown of its worker threads.
-    raise SystemExit(0)
+    def __init__(self, app: Flask, **options: Any) -> None:
+        # The body limit is enforced as the body arrives (see harden); waitress's own
+        # cap, which counts a chunked body's framing too, is only a backstop.
+        limit = app.config["MAX_CONTENT_LENGTH"] or MAX_BODY_BYTES
+        super().__init__(RequestLog(app), configure=lambda socket_map: harden(socket_map, limit),
+                         max_request_body_size=16 * limit, **options)
