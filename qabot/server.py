@@ -58,6 +58,13 @@ __all__ = [
     "openapi_spec",
 ]
 
+#: "Holds a character that is not whitespace", with whitespace as Python's ``str.strip``
+#: sees it (ECMA-262's ``\S`` differs: it counts U+FEFF as space and U+001C-U+001F, U+0085
+#: as text), so the schema and the server refuse exactly the same blank questions.
+NOT_BLANK_PATTERN = (
+    "[^\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
 #: The largest request body accepted; a question is at most 1000 characters, so 64 KiB is ample.
 MAX_BODY_BYTES = 64 * 1024
 CHAT_FIELDS = ("question", "top_k")
@@ -415,7 +422,7 @@ def openapi_spec() -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {
                 "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_LENGTH,
-                             "pattern": "\\S",
+                             "pattern": NOT_BLANK_PATTERN,
                              "description": "Not blank; the limit counts the string as sent, "
                                             "surrounding space included, which is then "
                                             "stripped. A lone surrogate escape (\\ud800) "
