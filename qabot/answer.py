@@ -268,7 +268,7 @@ class QABot:
         p = best.passage
         others = [h for h in hits if h is not best][: top_k - 1]
         return Answer(question, True, p.shown, p.section, p.document, best.score,
-                      self.highlight(query, p.text, scores.query_vector),
+                      self.highlight(query, p.text),
                       tuple(_alternative(h) for h in others), None)
 
     def _answers(self, query: str, best: Hit, semantic: np.ndarray | None) -> bool:
@@ -296,14 +296,13 @@ class QABot:
                 return hits
             depth *= 2
 
-    def highlight(self, question: str, text: str,
-                  query_vector: np.ndarray | None = None) -> str:
+    def highlight(self, question: str, text: str) -> str:
         """The sentence of ``text`` most similar to ``question`` (the whole text if one)."""
         spans = split_answer_sentences(text)
         if len(spans) <= 1:
             return text
         sentences = [text[s:e] for s, e in spans]
-        scores = self.index.similarity(question, sentences, query_vector)
+        scores = self.index.similarity(question, sentences)
         return sentences[int(np.argmax(scores))]
 
     def sections(self) -> list[dict[str, Any]]:

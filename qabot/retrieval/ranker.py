@@ -135,16 +135,12 @@ class Ranker:
         """Every passage's fused score for ``question``."""
         return self.score(question).fused
 
-    def similarity(self, question: str, texts: list[str],
-                   query_vector: np.ndarray | None = None) -> np.ndarray:
-        """The fused score of each of ``texts`` (e.g. a passage's sentences) for ``question``
-        (``query_vector``: the question's embedding when already known)."""
-        lexical = self.lexical.similarity(question, texts)
-        if self.encoder is None:
-            return lexical
-        if query_vector is None:
-            query_vector = self.encoder.encode([question])[0]
-        return blend(lexical, self.encoder.encode(texts) @ query_vector, self.semantic_weight)
+    def similarity(self, question: str, texts: list[str]) -> np.ndarray:
+        """The lexical score of each of ``texts`` (e.g. a passage's sentences) for
+        ``question``. The semantic signal is left out on purpose: embedding every sentence
+        of an answer would cost more than the whole question (several transformer passes),
+        for a highlight inside a passage already chosen."""
+        return self.lexical.similarity(question, texts)
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The ``k`` best passages, best first (ties keep corpus order)."""
