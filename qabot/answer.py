@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -227,7 +228,11 @@ class QABot:
                 names = ", ".join(d.name for d in documents)
                 raise CorpusError(f"{names}: no text to answer from")
             index = Ranker.build(passages, model)
-            if index_dir is not None:
+            if index_dir is not None and _read_only(index_dir):
+                _log.warning("%s: the index folder is read-only; serving a fresh in-memory "
+                             "index instead of the saved one, which is stale or damaged",
+                             index_dir)
+            elif index_dir is not None:
                 index.save(index_dir, version=version, corpus_hash=digest)
         return cls(index, documents, threshold=threshold)
 
@@ -318,6 +323,14 @@ class QABot:
             {**doc, "sections": [{"section": s, "passages": n} for s, n in doc["sections"].items()]}
             for doc in out.values()
         ]
+
+
+_log = logging.getLogger(__name__)
+
+
+def _read_only(folder: str | os.PathLike[str]) -> bool:
+    """True when ``folder`` exists but cannot be written (a read-only mount, say)."""
+    return os.path.isdir(folder) and not os.access(folder, os.W_OK)
 
 
 def index_version() -> str:

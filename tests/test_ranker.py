@@ -249,3 +249,23 @@ def _corpus(folder: Path, text: str) -> Path:
     folder.mkdir(parents=True)
     (folder / "doc.txt").write_text(f"Notes\n\nFacts\n\n{text}\n", "utf-8")
     return folder
+
+
+def test_a_read_only_index_folder_serves_a_fresh_build_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    corpus = _corpus(tmp_path / "corpus", "The guild hall stands in Lisbon, Portugal.")
+    folder = tmp_path / "idx"
+    QABot.from_path(corpus, index_dir=folder, encoder="none")
+    meta = json.loads((folder / "index.json").read_text("utf-8"))
+    meta["passages"][-1]["text"] = "The guild hall stands in Atlantis."
+    (folder / "index.json").write_text(json.dumps(meta), "utf-8")  # damaged, not rewritable
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    import qabot.answer as answer_mod
+
+    monkeypatch.setattr(answer_mod.os, "access", lambda path, mode: False)
+    with caplog.at_level("WARNING", logger="qabot.answer"):
+        bot = QABot.from_path(corpus, index_dir=folder, encoder="none")
+    assert "Lisbon" in bot.ask("Where does the guild hall stand?").answer
+    assert any("read-only" in r.getMessage() for r in caplog.records)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
