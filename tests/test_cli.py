@@ -337,3 +337,13 @@ def test_eval_refuses_encoder_with_url(runner: CliRunner) -> None:
                  "http://127.0.0.1:9", "--encoder", "none")
     assert result.exit_code == 2
     assert "--encoder applies in-process only" in result.stderr
+
+
+def test_an_altered_model_file_is_one_line(
+        runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qabot.retrieval.semantic as semantic
+
+    monkeypatch.setattr(semantic, "_load", semantic._load.__wrapped__)  # no cached encoder
+    monkeypatch.setattr(semantic, "STATIC_MODEL_SHA256", "0" * 64)  # as if the file changed
+    result = run(runner, "ask", "Where is the headquarters?", "--corpus", IOM)
+    assert_clean_failure(result, "model.safetensors", "not the pinned file", "reinstall qabot")
