@@ -14,8 +14,9 @@ import numpy as np
 
 from .documents import Document, corpus_hash, load_corpus
 from .errors import CorpusError, IndexFormatError, QuestionError
-from .passages import Passage, split_answer_sentences, split_documents
+from .passages import Passage, split_answer_sentences, split_document
 from .retrieval import Hit, Ranker, load_encoder, normalize, resolve_encoder_name
+from .retrieval.ranker import Progress
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -203,6 +204,7 @@ class QABot:
         threshold: float | None = None,
         index_dir: str | os.PathLike[str] | None = None,
         encoder: str | None = None,
+        progress: Progress | None = None,
     ) -> QABot:
         """Build a bot from loaded documents, reusing a fresh index saved in ``index_dir``.
 
@@ -210,6 +212,8 @@ class QABot:
         ``"none"`` (TF-IDF alone). A saved index is reused only when it was built from the
         same corpus by the same code (qabot's version and a hash of the splitting and
         indexing modules) with the same encoder; otherwise it is rebuilt and overwritten.
+        ``progress(stage, done, total)`` is told how a build advances (documents split,
+        words indexed, passages embedded).
         """
         documents = tuple(documents)
         model = load_encoder(resolve_encoder_name(encoder))
@@ -223,11 +227,16 @@ class QABot:
             except IndexFormatError:
                 index = None
         if index is None:
-            passages = split_documents(documents)
+            report = progress or (lambda stage, done, total: None)
+            split: list[Passage] = []
+            for number, document in enumerate(documents, start=1):
+                split += split_document(document)
+                report("splitting documents", number, len(documents))
+            passages = tuple(split)
             if not passages:
                 names = ", ".join(d.name for d in documents)
                 raise CorpusError(f"{names}: no text to answer from")
-            index = Ranker.build(passages, model)
+            index = Ranker.build(passages, model, progress=progress)
             if index_dir is not None and _read_only(index_dir):
                 _log.warning("%s: the index folder is read-only; serving a fresh in-memory "
                              "index instead of the saved one, which is stale or damaged",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,6 +16,8 @@ from .serving import DEFAULT_GRACE
 
 __all__ = ["main"]
 
+#: Seconds a build stage runs before its progress bar appears.
+PROGRESS_DELAY = 2.0
 CORPUS_HELP = f"A corpus file or folder (default: ${CORPUS_ENV}, else ./corpus)."
 
 
@@ -88,11 +91,44 @@ def load_bot(corpus: Path | None, index_dir: Path | None = None, *,
                                 follow_symlinks=meta.get("qabot.follow_symlinks", False),
                                 warn=warn)
         meta["qabot.skipped"] = documents.skipped
-        return QABot.from_documents(documents, threshold=threshold, index_dir=index_dir,
-                                    encoder=encoder)
+        with TerminalProgress() as progress:
+            return QABot.from_documents(documents, threshold=threshold, index_dir=index_dir,
+                                        encoder=encoder, progress=progress)
     except QABotError as exc:
         fail(str(exc))
         raise  # unreachable
+
+
+class TerminalProgress:
+    """Progress bars (tqdm) on stderr for a build, one per stage, with counts and a rate.
+
+    Drawn only when stderr is a terminal, and only for a stage still running after
+    ``PROGRESS_DELAY`` seconds, so quick builds and logs stay clean.
+    """
+
+    def __init__(self) -> None:
+        self._bars: dict[str, Any] = {}
+        self._enabled = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        bar = self._bars.get(stage)
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = self._bars[stage] = tqdm(total=total, desc=f"qabot: {stage}",
+                                           unit=" steps" if total == 1 else "",
+                                           delay=PROGRESS_DELAY, file=sys.stderr,
+                                           leave=False)
+        bar.update(done - bar.n)
+
+    def __enter__(self) -> TerminalProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self._bars.values():
+            bar.close()
 
 
 def skipped_files() -> tuple[Skipped, ...]:

@@ -490,3 +490,15 @@ def test_a_year_alone_does_not_make_a_citation_the_answer(encoder: str, question
 def test_a_year_still_picks_the_passage_that_holds_it() -> None:
     result = QABot.from_documents([GUILD]).ask("Which guild history book came out in 2018?")
     assert result.found and "2018" in result.answer
+
+
+def test_a_build_reports_its_progress_stage_by_stage() -> None:
+    calls: list[tuple[str, int, int]] = []
+    QABot.from_documents([GUILD, TIMELINE], encoder="static",
+                         progress=lambda *call: calls.append(call))
+    stages = [stage for stage, _, _ in calls]
+    assert stages[0] == "splitting documents" and stages[-1] == "embedding passages"
+    assert "indexing words" in stages
+    last = {stage: (done, total) for stage, done, total in calls}
+    assert last["splitting documents"] == (2, 2)
+    assert all(done == total for done, total in last.values())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -347,3 +349,21 @@ def test_an_altered_model_file_is_one_line(
     monkeypatch.setattr(semantic, "STATIC_MODEL_SHA256", "0" * 64)  # as if the file changed
     result = run(runner, "ask", "Where is the headquarters?", "--corpus", IOM)
     assert_clean_failure(result, "model.safetensors", "not the pinned file", "reinstall qabot")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import qabot.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
+    for stream, drawn in ((io.StringIO(), False), (_Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with cli.TerminalProgress() as progress:
+            for done in range(1, 5):
+                progress("embedding passages", done, 4)
+        text = stream.getvalue()
+        assert ("qabot: embedding passages" in text and "/4 " in text) is drawn, text

@@ -26,6 +26,7 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,14 +39,24 @@ from .fusion import SEMANTIC_WEIGHTS, blend
 from .lexical import LexicalIndex, indexed_text
 from .semantic import Encoder
 
-__all__ = ["CITATION_WEIGHT", "INDEX_FORMAT", "Hit", "Ranker", "Scores", "passage_prior"]
+__all__ = [
+    "CITATION_WEIGHT", "INDEX_FORMAT", "Hit", "Progress", "Ranker", "Scores", "passage_prior",
+]
 
 INDEX_FORMAT = 3
+#: Passages embedded per encoder call while building (one progress step each).
+EMBED_BATCH = 512
+#: ``progress(stage, done, total)``: how far a build has come.
+Progress = Callable[[str, int, int], None]
 INDEX_FILES = ("index.npz", "index.json")
 #: Bibliography entries ("Betts, A. (2006). Title. Publisher.") name the subject in every
 #: line yet rarely answer a question about it, so their scores are scaled by this.
 CITATION_WEIGHT = 0.7
 _CITATION = re.compile(r"\(\d{4}[a-z]?\)\.\s+\S")
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
 
 
 def passage_prior(passage: Passage) -> float:
@@ -96,9 +107,25 @@ class Ranker:
 
     @classmethod
     def build(cls, passages: tuple[Passage, ...] | list[Passage],
-              encoder: Encoder | None = None) -> Ranker:
-        """Index ``passages`` with TF-IDF and, given an encoder, embed them."""
-        return cls(LexicalIndex.build(passages), encoder)
+              encoder: Encoder | None = None, *, progress: Progress | None = None) -> Ranker:
+        """Index ``passages`` with TF-IDF and, given an encoder, embed them.
+
+        ``progress(stage, done, total)`` is called as each stage advances (for a progress
+        bar: ``qabot serve`` and ``qabot index`` draw one on a terminal).
+        """
+        report = progress or _no_progress
+        report("indexing words", 0, 1)
+        lexical = LexicalIndex.build(passages)
+        report("indexing words", 1, 1)
+        embeddings = None
+        if encoder is not None:
+            texts = [indexed_text(p) for p in lexical.passages]
+            chunks = []
+            for start in range(0, len(texts), EMBED_BATCH):
+                chunks.append(encoder.encode(texts[start:start + EMBED_BATCH]))
+                report("embedding passages", min(start + EMBED_BATCH, len(texts)), len(texts))
+            embeddings = np.concatenate(chunks) if chunks else None
+        return cls(lexical, encoder, embeddings)
 
     def __len__(self) -> int:
         return len(self.passages)
