@@ -27,12 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = "iom"
 
 
-def gold_sets() -> list[tuple[str, Path, tuple[GoldItem, ...]]]:
-    """``(name, corpus folder, items)`` for the shipped set, then each benchmark corpus."""
+#: The blind sets the session-3 tables pool (docs/accuracy.md, "Encoders").
+SESSION3_SETS = ("bees", "handbook", "icrc", "panama", "who")
+
+
+def gold_sets(names: tuple[str, ...] | None = SESSION3_SETS
+              ) -> list[tuple[str, Path, tuple[GoldItem, ...]]]:
+    """``(name, corpus folder, items)`` for the shipped set, then each benchmark corpus
+    named in ``names`` (every one under ``benchmarks/corpora`` when ``None``)."""
     sets = [(SHIPPED, ROOT / "corpus", load_gold(ROOT / "corpus" / "iom.questions.jsonl"))]
     for folder in sorted((ROOT / "benchmarks" / "corpora").iterdir()):
         questions = folder / f"{folder.name}.questions.jsonl"
-        if questions.is_file():
+        if questions.is_file() and (names is None or folder.name in names):
             sets.append((folder.name, folder, load_gold(questions)))
     return sets
 
@@ -45,8 +51,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoders", default="none,static,transformer",
                         help="comma-separated; 'default' builds the bot without the argument")
+    parser.add_argument("--sets", default=",".join(SESSION3_SETS),
+                        help="benchmark corpora pooled as 'blind' (comma-separated, or 'all')")
     args = parser.parse_args()
-    sets = gold_sets()
+    sets = gold_sets(None if args.sets == "all" else tuple(args.sets.split(",")))
     print("| encoder | sets | part | answer@1 | paraphrase | rejection | recall@5 | overall |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
     for encoder in args.encoders.split(","):
