@@ -6,6 +6,8 @@ import hashlib
 import logging
 import os
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -28,6 +30,7 @@ __all__ = [
     "Answer",
     "QABot",
     "index_version",
+    "passage_ids",
     "validate_question",
     "validate_top_k",
 ]
@@ -66,18 +69,36 @@ HELP_MESSAGE = (
 )
 
 
+def passage_ids(passages: Sequence[Passage]) -> tuple[str, ...]:
+    """Each passage's stable id, ``<document>:<start>-<end>``: its document's name and the
+    character span it was taken from (``document.text[start:end]``, offsets into the text
+    as decoded). Where several passages share one span (a long HTML paragraph split in
+    parts), the second is ``<document>:<start>-<end>:2``, the third ``...:3``, in document
+    order. The same document gives the same ids on every load and on every server;
+    ``GET /api/documents/<document>`` lists each passage under its id."""
+    seen: Counter[str] = Counter()
+    ids = []
+    for p in passages:
+        base = f"{p.document}:{p.start}-{p.end}"
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}:{seen[base]}")
+    return tuple(ids)
+
+
 @dataclass(frozen=True)
 class Alternative:
-    """A runner-up passage offered beside the answer."""
+    """A runner-up passage offered beside the answer (or, when nothing is found, the best
+    passage of one of the nearest sections)."""
 
     answer: str
     section: str
     document: str
     score: float
+    passage_id: str
 
     def to_dict(self) -> dict[str, Any]:
         return {"answer": self.answer, "section": self.section, "document": self.document,
-                "score": round(self.score, 4)}
+                "score": round(self.score, 4), "passage_id": self.passage_id}
 
 
 @dataclass(frozen=True)
@@ -86,9 +107,11 @@ class Answer:
 
     ``answer`` is the passage as shown (:attr:`Passage.shown`): for an item of a list, the
     whole list, one item a line, with ``highlight`` the sentence that matched. When
-    ``found`` is false, ``answer``, ``section``, ``document`` and ``highlight`` are
-    ``None``, ``message`` says why, and ``alternatives`` lists the nearest passages.
-    ``score`` is the best passage's score in both cases. No passage or list is offered twice.
+    ``found`` is false, ``answer``, ``section``, ``document``, ``highlight`` and
+    ``passage_id`` are ``None``, ``message`` says why, and ``alternatives`` lists the best
+    passage of each of the nearest sections, one per section, as suggestions. ``score`` is
+    the best passage's score in both cases. No passage or list is offered twice.
+    ``passage_id`` (:func:`passage_ids`) names the answer's passage in its document.
     """
 
     question: str
@@ -100,6 +123,7 @@ class Answer:
     highlight: str | None
     alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
     message: str | None = None
+    passage_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +136,7 @@ class Answer:
             "highlight": self.highlight,
             "alternatives": [a.to_dict() for a in self.alternatives],
             "message": self.message,
+            "passage_id": self.passage_id,
         }
 
 
@@ -193,6 +218,8 @@ class QABot:
         self.index = index
         self.documents = tuple(documents)
         self.encoder = index.encoder_name
+        #: ``passage_ids[i]`` is the id of ``passages[i]`` (:func:`passage_ids`).
+        self.passage_ids = passage_ids(index.passages)
         self.threshold = float(DEFAULT_THRESHOLDS[self.encoder] if threshold is None
                                else threshold)
 
@@ -277,13 +304,15 @@ class QABot:
         # that has every one of them is the candidate, however far down it ranks.
         best = next((h for h in hits if _has_numbers(h.passage, numbers)), None)
         if best is None or not self._answers(query, best, scores.semantic):
+            nearest = self._section_hits(scores.fused, top_k)
             return Answer(question, False, None, None, None, hits[0].score, None,
-                          tuple(_alternative(h) for h in hits[:top_k]), NOT_FOUND_MESSAGE)
+                          tuple(self._alternative(h) for h in nearest), NOT_FOUND_MESSAGE)
         p = best.passage
         others = [h for h in hits if h is not best][: top_k - 1]
         return Answer(question, True, p.shown, p.section, p.document, best.score,
                       self.highlight(query, p.text),
-                      tuple(_alternative(h) for h in others), None)
+                      tuple(self._alternative(h) for h in others), None,
+                      self.passage_ids[best.position])
 
     def _answers(self, query: str, best: Hit, semantic: np.ndarray | None) -> bool:
         """Whether the best passage is good enough to be offered as the answer."""
@@ -310,6 +339,23 @@ class QABot:
                 return hits
             depth *= 2
 
+    def _alternative(self, hit: Hit) -> Alternative:
+        p = hit.passage
+        return Alternative(p.shown, p.section, p.document, hit.score,
+                           self.passage_ids[hit.position])
+
+    def _section_hits(self, scores: np.ndarray, count: int) -> list[Hit]:
+        """The best passage of each of the ``count`` best-scoring sections, best first:
+        the suggestions of a reply that found nothing. Several top passages often share a
+        section, and a section offered twice hides the next one, which may be the one the
+        reader wants."""
+        depth = 2 * count
+        while True:
+            hits = _one_per_section(self.index.top(scores, depth))
+            if len(hits) >= count or depth >= len(scores):
+                return hits[:count]
+            depth *= 2
+
     def highlight(self, question: str, text: str) -> str:
         """The sentence of ``text`` most similar to ``question`` (the whole text if one)."""
         spans = split_answer_sentences(text)
@@ -332,6 +378,30 @@ class QABot:
             {**doc, "sections": [{"section": s, "passages": n} for s, n in doc["sections"].items()]}
             for doc in out.values()
         ]
+
+    def document(self, name: str) -> dict[str, Any] | None:
+        """The document called ``name`` as qabot read it, for a reader to open an answer at
+        its source: its title and its sections in order, each with its headings above it
+        and its passages (id, text, span). ``None`` when the corpus has no such document.
+
+        ``name`` is only ever compared with the names of the loaded documents: nothing is
+        read from disk here, so no name can reach a file outside the corpus.
+        """
+        titles = {d.name: d.title for d in self.documents}
+        sections: list[dict[str, Any]] = []
+        for p, pid in zip(self.passages, self.passage_ids, strict=True):
+            if p.document != name:
+                continue
+            last = sections[-1] if sections else None
+            if last is None or (last["section"], last["parents"]) != (p.section,
+                                                                      list(p.parents)):
+                last = {"section": p.section, "parents": list(p.parents), "passages": []}
+                sections.append(last)
+            last["passages"].append({"passage_id": pid, "text": p.text, "start": p.start,
+                                     "end": p.end})
+        if not sections:
+            return None
+        return {"document": name, "title": titles.get(name, name), "sections": sections}
 
 
 _log = logging.getLogger(__name__)
@@ -389,8 +459,16 @@ def _distinct(hits: list[Hit]) -> list[Hit]:
     return out
 
 
-def _alternative(hit: Hit) -> Alternative:
-    p = hit.passage
-    return Alternative(p.shown, p.section, p.document, hit.score)
+def _one_per_section(hits: list[Hit]) -> list[Hit]:
+    """The hits, best first, keeping the first of each section of each document."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for hit in hits:
+        key = (hit.passage.document, hit.passage.section)
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+    return out
+
 
 

@@ -159,6 +159,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
     app.add_url_rule("/api/chat", "chat", _chat, methods=["POST"])
     app.add_url_rule("/api/health", "health", _health)
     app.add_url_rule("/api/sections", "sections", _sections)
+    # merge_slashes off: a name beginning with "/" is a 404 like any other, not a redirect.
+    app.add_url_rule("/api/documents/<path:name>", "document", _document, merge_slashes=False)
     app.add_url_rule("/api/openapi.json", "openapi", _openapi)
     app.add_url_rule("/", "index", _index)
     app.add_url_rule("/<filename>", "web_file", _web_file)
@@ -195,6 +197,17 @@ def _health() -> Response:
 
 def _sections() -> Response:
     return jsonify(documents=_bot().sections())
+
+
+def _document(name: str) -> Response:
+    """``GET /api/documents/<name>``: a loaded document's sections and passages, for the
+    page's reader view. ``name`` is looked up among the loaded documents' names and
+    never used as a path, so nothing outside the corpus can be read."""
+    document = _bot().document(name)
+    if document is None:
+        raise APIError(404, "unknown_document", f"no document named {_quote(name, limit=200)} "
+                       "in the corpus; GET /api/sections lists them")
+    return jsonify(document)
 
 
 def _openapi() -> Response:
@@ -415,6 +428,12 @@ def _add_headers(response: Response) -> Response:
 def openapi_spec() -> dict[str, Any]:
     """The OpenAPI 3.1 description of every route, with the Answer and Error schemas."""
     nullable_str = {"type": ["string", "null"]}
+    passage_id = {"type": "string",
+                  "description": "The passage's stable id, <document>:<start>-<end> (its "
+                                 "character span in the document), with :2, :3, ... for a "
+                                 "further passage of the same span; GET "
+                                 "/api/documents/{name} lists it.",
+                  "examples": ["iom.txt:1234-1456"]}
     schemas: dict[str, Any] = {
         "ChatRequest": {
             "type": "object",
@@ -436,23 +455,25 @@ def openapi_spec() -> dict[str, Any]:
         },
         "Alternative": {
             "type": "object",
-            "required": ["answer", "section", "document", "score"],
+            "required": ["answer", "section", "document", "score", "passage_id"],
             "additionalProperties": False,
             "properties": {
                 "answer": {"type": "string"},
                 "section": {"type": "string"},
                 "document": {"type": "string"},
                 "score": {"type": "number"},
+                "passage_id": passage_id,
             },
         },
         "Answer": {
             "type": "object",
             "description": "QABot.ask(...).to_dict(). When found is false, answer, section, "
-                           "document and highlight are null and message says why. An answer "
-                           "from a list holds the list, one item a line; highlight is the "
-                           "item that matched.",
+                           "document, highlight and passage_id are null, message says why "
+                           "and alternatives hold the best passage of each nearest section. "
+                           "An answer from a list holds the list, one item a line; highlight "
+                           "is the item that matched.",
             "required": ["question", "found", "answer", "section", "document", "score",
-                         "highlight", "alternatives", "message"],
+                         "highlight", "alternatives", "message", "passage_id"],
             "additionalProperties": False,
             "properties": {
                 "question": {"type": "string"},
@@ -465,6 +486,40 @@ def openapi_spec() -> dict[str, Any]:
                 "alternatives": {"type": "array",
                                  "items": {"$ref": "#/components/schemas/Alternative"}},
                 "message": nullable_str,
+                "passage_id": {**passage_id, "type": ["string", "null"]},
+            },
+        },
+        "Document": {
+            "type": "object",
+            "description": "A document as qabot read it: its sections in order, each with "
+                           "the headings above it and its passages. Text, never markup.",
+            "required": ["document", "title", "sections"],
+            "additionalProperties": False,
+            "properties": {
+                "document": {"type": "string"},
+                "title": {"type": "string"},
+                "sections": {"type": "array", "minItems": 1, "items": {
+                    "type": "object",
+                    "required": ["section", "parents", "passages"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "section": {"type": "string"},
+                        "parents": {"type": "array", "items": {"type": "string"},
+                                    "description": "The headings above the section, "
+                                                   "outermost first."},
+                        "passages": {"type": "array", "minItems": 1, "items": {
+                            "type": "object",
+                            "required": ["passage_id", "text", "start", "end"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "passage_id": passage_id,
+                                "text": {"type": "string"},
+                                "start": {"type": "integer", "minimum": 0},
+                                "end": {"type": "integer", "minimum": 0},
+                            },
+                        }},
+                    },
+                }},
             },
         },
         "Health": {
@@ -526,6 +581,7 @@ def openapi_spec() -> dict[str, Any]:
                     "status": {"type": "integer", "minimum": 400, "maximum": 599},
                     "code": {"type": "string", "pattern": "^[a-z_]+$",
                              "examples": ["invalid_question", "invalid_top_k", "unknown_field",
+                                          "unknown_document",
                                           "invalid_json", "invalid_body",
                                           "unsupported_media_type", "body_too_large",
                                           "not_found", "method_not_allowed",
@@ -576,6 +632,24 @@ def openapi_spec() -> dict[str, Any]:
                                json_response("The server is up", "Health"), "health"),
             "/api/sections": get("Each document with its sections and passage counts",
                                  json_response("The corpus outline", "Sections"), "sections"),
+            "/api/documents/{name}": {
+                "get": {
+                    "summary": "A document's sections and passages, to read an answer in "
+                               "place",
+                    "operationId": "document",
+                    "parameters": [{"name": "name", "in": "path", "required": True,
+                                    "description": "A document's name as replies and "
+                                                   "/api/sections give it; only names of "
+                                                   "the loaded corpus are found.",
+                                    "schema": {"type": "string", "examples": ["iom.txt"]}}],
+                    "responses": {
+                        "200": json_response("The document", "Document"),
+                        "404": json_response("unknown_document: no such document in the "
+                                             "corpus", "Error"),
+                        "default": error,
+                    },
+                },
+            },
             "/api/openapi.json": get("This document", {
                 "description": "OpenAPI 3.1", "content": {"application/json": {
                     "schema": {"type": "object"}}}}, "openapi"),

@@ -16,8 +16,10 @@ from qabot.answer import (
     DEFAULT_THRESHOLDS,
     MAX_QUESTION_LENGTH,
     MAX_TOP_K,
+    NOT_FOUND_MESSAGE,
     Alternative,
     Answer,
+    passage_ids,
 )
 from qabot.documents import CORPUS_ENV, Document
 from qabot.errors import CorpusError, QABotError, QuestionError
@@ -34,8 +36,9 @@ KEYS = {
     "highlight",
     "alternatives",
     "message",
+    "passage_id",
 }
-ALTERNATIVE_KEYS = {"answer", "section", "document", "score"}
+ALTERNATIVE_KEYS = {"answer", "section", "document", "score", "passage_id"}
 NONSENSE = ["zxqv wplm", "qwertyuiop asdfghjkl zxcvbnm", "blorf snazzle quimbly"]
 GREETINGS = ["hello", "Hi there!", "thanks", "Thank you so much!", "Good morning", "hey",
              "Bye!", "goodbye", "See you later", "what can you do?"]
@@ -48,8 +51,10 @@ def check_shape(data: dict, passages_texts: set[str]) -> None:
     assert isinstance(data["found"], bool)
     assert isinstance(data["score"], float) and 0.0 <= data["score"] <= 1.0
     assert isinstance(data["alternatives"], list)
+    assert (data["passage_id"] is None) == (not data["found"])
     for alt in data["alternatives"]:
         assert set(alt) == ALTERNATIVE_KEYS
+        assert alt["passage_id"].startswith("iom.txt:")
         assert alt["answer"] in passages_texts
         assert alt["section"] and alt["document"] == "iom.txt"
         assert isinstance(alt["score"], float) and 0.0 <= alt["score"] <= 1.0
@@ -116,7 +121,7 @@ def test_nonsense_is_not_found(bot: QABot, texts: set[str], question: str, top_k
     data = bot.ask(question, top_k=top_k).to_dict()
     check_shape(data, texts)
     assert data["found"] is False
-    for key in ("answer", "section", "document", "highlight"):
+    for key in ("answer", "section", "document", "highlight", "passage_id"):
         assert data[key] is None
     message = data["message"]
     assert isinstance(message, str) and message.strip()
@@ -322,6 +327,102 @@ def test_sections_list_every_passage_once(bot: QABot) -> None:
     names = [s["section"] for s in sections]
     assert names.index("Overview") < names.index("Final Words")
     assert "Who funds the IOM?" in names
+
+
+# --- passage ids and the document view -------------------------------------------------
+
+
+def _passage_of(bot: QABot, pid: str):  # type: ignore[no-untyped-def]
+    return bot.passages[bot.passage_ids.index(pid)]
+
+
+@pytest.mark.parametrize("question", ["Where is the headquarters of the IOM located?",
+                                      "Who funds the IOM?", "Who is the Director General?"])
+def test_passage_ids_name_the_answer_and_alternatives_by_document_and_span(
+        bot: QABot, question: str) -> None:
+    result = bot.ask(question, top_k=4)
+    assert result.found
+    text = bot.documents[0].text
+    for pid, shown in [(result.passage_id, result.answer),
+                       *((a.passage_id, a.answer) for a in result.alternatives)]:
+        document, span = pid.rsplit(":", 1)
+        start, end = (int(n) for n in span.split("-"))
+        assert document == "iom.txt"
+        passage = _passage_of(bot, pid)
+        assert (passage.start, passage.end) == (start, end)
+        assert passage.shown == shown
+        # the span is where the passage's words are in the document
+        assert passage.text.split()[0] in text[start:end]
+    assert result.highlight in _passage_of(bot, result.passage_id).text
+
+
+def test_passage_ids_are_unique_and_stable_across_builds(bot: QABot, tmp_path: Path) -> None:
+    for corpus in [REPO / "corpus", *sorted((REPO / "benchmarks" / "corpora").iterdir())]:
+        a = QABot.from_path(corpus, encoder="none")
+        ids = a.passage_ids
+        assert len(ids) == len(set(ids)) == len(a.passages), corpus
+        # rebuilt, and loaded from a saved index: the same ids
+        QABot.from_path(corpus, encoder="none", index_dir=tmp_path / corpus.name)
+        loaded = QABot.from_path(corpus, encoder="none", index_dir=tmp_path / corpus.name)
+        assert loaded.passage_ids == ids
+
+
+def test_passages_sharing_a_span_are_numbered_in_document_order() -> None:
+    # An HTML paragraph is one unit; a long one is split into passages of one span.
+    sentences = " ".join(f"Sentence number {i} talks about harbour cranes." for i in range(40))
+    doc = Document("port.html", "Port", f"<h1>Port</h1><p>{sentences}</p>", "html")
+    bot = QABot.from_documents([doc], encoder="none")
+    assert len(bot.passages) >= 3
+    spans = {(p.start, p.end) for p in bot.passages}
+    assert len(spans) == 1
+    (start, end), = spans
+    base = f"port.html:{start}-{end}"
+    assert bot.passage_ids == (base, *(f"{base}:{n}" for n in range(2, len(bot.passages) + 1)))
+    assert passage_ids(bot.passages) == bot.passage_ids
+
+
+def test_document_lists_its_sections_and_passages_in_order(bot: QABot) -> None:
+    doc = bot.document("iom.txt")
+    assert doc is not None
+    assert doc["document"] == "iom.txt"
+    assert doc["title"] == "International Organization for Migration (IOM)"
+    passages = [p for s in doc["sections"] for p in s["passages"]]
+    assert [p["passage_id"] for p in passages] == list(bot.passage_ids)
+    assert [p["text"] for p in passages] == [p.text for p in bot.passages]
+    assert [(p["start"], p["end"]) for p in passages] == [(p.start, p.end)
+                                                          for p in bot.passages]
+    # one entry per run of a section, in the order of /api/sections
+    names = [s["section"] for s in doc["sections"]]
+    assert names == [s["section"] for s in bot.sections()[0]["sections"]]
+    funds = doc["sections"][names.index("Who funds the IOM?")]
+    assert funds["parents"] == [] or all(isinstance(h, str) for h in funds["parents"])
+
+
+@pytest.mark.parametrize("name", ["", "IOM.TXT", "iom", "./iom.txt", "corpus/iom.txt",
+                                  "../corpus/iom.txt", "/etc/passwd", "iom.txt\x00",
+                                  "iom.questions.jsonl"])
+def test_document_is_none_for_any_other_name(bot: QABot, name: str) -> None:
+    assert bot.document(name) is None
+
+
+@pytest.mark.parametrize("question", ["blorf snazzle quimbly",
+                                      "What is the IOM's favourite colour?"])
+def test_a_declined_question_suggests_one_passage_per_section(bot: QABot, question: str) -> None:
+    result = bot.ask(question, top_k=5)
+    assert not result.found and result.message == NOT_FOUND_MESSAGE
+    ranked = bot.index.top(bot.index.score(bot.index.correct_spelling(question)).fused,
+                           len(bot.passages))
+    # The five best passages share sections here, so this checks the deduplication.
+    assert len({h.passage.section for h in ranked[:5]}) < 5
+    # Each of the five best-scoring sections once, best first, with its best passage.
+    best_of: dict[str, int] = {}
+    for hit in ranked:
+        best_of.setdefault(hit.passage.section, hit.position)
+    expected = [bot.passage_ids[i] for i in list(best_of.values())[:5]]
+    assert [a.passage_id for a in result.alternatives] == expected
+    sections = [a.section for a in result.alternatives]
+    assert len(sections) == len(set(sections)) == 5
+    assert result.alternatives[0].score == result.score
 
 
 def test_answers_cite_the_right_document(tmp_path: Path) -> None:

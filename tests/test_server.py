@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 import pytest
@@ -125,6 +126,57 @@ def test_sections(client: FlaskClient, bot: QABot) -> None:
     assert body == {"documents": bot.sections()}
     assert body["documents"][0]["document"] == "iom.txt"
     jsonschema.validate(body, _schema("Sections"))
+
+
+def test_document_gives_its_sections_and_passages(client: FlaskClient, bot: QABot) -> None:
+    response = client.get("/api/documents/iom.txt")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body == bot.document("iom.txt")
+    jsonschema.validate(body, _schema("Document"))
+    # every passage id a reply gives is found in the document it names
+    reply = _chat(client, {"question": HQ, "top_k": 5}).get_json()
+    ids = {p["passage_id"] for s in body["sections"] for p in s["passages"]}
+    assert reply["passage_id"] in ids
+    assert {a["passage_id"] for a in reply["alternatives"]} <= ids
+
+
+def test_document_names_in_a_folder_and_outside_it(tmp_path: Path) -> None:
+    """A name is looked up among the loaded documents only: a file beside the corpus, a
+    file of the corpus folder that was skipped, and every spelling of a path out of the
+    folder are 404 in the one error shape, and their contents never appear."""
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "a.txt").write_text("Ants\n\nAnts carry leaves.\n", "utf-8")
+    (corpus / "sub" / "b.md").write_text("# Bees\n\nBees make honey.\n", "utf-8")
+    (corpus / "c.bin").write_bytes(b"SECRET-INSIDE\x00\x01\x02")
+    (tmp_path / "secret.txt").write_text("SECRET-OUTSIDE\n", "utf-8")
+    client = create_app({"CORPUS": str(corpus), "TESTING": True}).test_client()
+
+    for name in ["a.txt", "sub/b.md", "sub%2Fb.md"]:
+        response = client.get(f"/api/documents/{name}")
+        assert response.status_code == 200, name
+        jsonschema.validate(response.get_json(), _schema("Document"))
+    assert client.get("/api/documents/sub/b.md").get_json()["sections"][0]["section"] == "Bees"
+
+    for path in ["/api/documents/secret.txt", "/api/documents/../secret.txt",
+                 "/api/documents/..%2Fsecret.txt", "/api/documents/%2E%2E/secret.txt",
+                 "/api/documents/sub/../../secret.txt", "/api/documents/c.bin",
+                 f"/api/documents/{tmp_path / 'secret.txt'}",
+                 f"/api/documents/{quote(str(tmp_path / 'secret.txt'), safe='')}",
+                 "/api/documents/A.TXT", "/api/documents/a.txt/", "/api/documents/sub",
+                 "/api/documents/a.txt%00", "/api/documents/%E2%80%AE"]:
+        response = client.get(path)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 404, path
+        assert "SECRET" not in text, path
+        code = response.get_json()["error"]["code"]
+        _assert_error(response, 404, code, "")
+        assert code in {"unknown_document", "not_found"}, path
+    message = client.get("/api/documents/..%2Fsecret.txt").get_json()["error"]["message"]
+    assert message == ('no document named "../secret.txt" in the corpus; GET /api/sections '
+                       "lists them")
 
 
 def test_page_and_its_files_are_served(client: FlaskClient) -> None:
