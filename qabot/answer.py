@@ -16,6 +16,7 @@ import numpy as np
 
 from .documents import Document, corpus_hash, load_corpus
 from .errors import CorpusError, IndexFormatError, QuestionError
+from .limits import DEFAULT_TOP_K, MAX_QUESTION_LENGTH, MAX_TOP_K
 from .passages import Passage, split_answer_sentences, split_document
 from .retrieval import Hit, Ranker, load_encoder, normalize, resolve_encoder_name
 from .retrieval.ranker import Progress
@@ -35,9 +36,6 @@ __all__ = [
     "validate_top_k",
 ]
 
-MAX_QUESTION_LENGTH = 1000
-DEFAULT_TOP_K = 3
-MAX_TOP_K = 10
 #: The best passage is the answer when its fused score reaches this and it holds some of
 #: the question's words or stands out by its meaning (below). Per encoder, since the fused
 #: score's scale depends on the signals; chosen by ``benchmarks/tune_fusion.py`` on the

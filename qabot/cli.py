@@ -1,18 +1,26 @@
-"""The ``qabot`` command line: ask, list sections, serve the chat, evaluate accuracy."""
+"""The ``qabot`` command line: ask, list sections, serve the chat, evaluate accuracy.
+
+Only light modules are imported here; the answer layer (scikit-learn, numpy, the
+embedding model) and the server are imported by the commands that use them, so
+``qabot --help`` and ``qabot --version`` start at once.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .answer import DEFAULT_TOP_K, MAX_TOP_K, QABot
 from .documents import CORPUS_ENV, Skipped, load_corpus
 from .errors import QABotError
+from .limits import DEFAULT_ENCODER, DEFAULT_TOP_K, ENCODER_ENV, ENCODERS, MAX_TOP_K
 from .serving import DEFAULT_GRACE
+
+if TYPE_CHECKING:
+    from .answer import QABot
 
 __all__ = ["main"]
 
@@ -51,8 +59,6 @@ def corpus_option(func):  # type: ignore[no-untyped-def]
 
 def encoder_option(func):  # type: ignore[no-untyped-def]
     """The ``--encoder`` option shared by every command that builds a bot."""
-    from .retrieval.semantic import DEFAULT_ENCODER, ENCODER_ENV, ENCODERS
-
     return click.option(
         "--encoder",
         "encoder",
@@ -85,6 +91,8 @@ def load_bot(corpus: Path | None, index_dir: Path | None = None, *,
     Each file of a corpus folder that is skipped gets one warning line on stderr, and is
     kept in the context's ``qabot.skipped`` (for ``/api/health``); ``--strict`` refuses it.
     """
+    from .answer import QABot
+
     meta = click.get_current_context().meta
     try:
         documents = load_corpus(corpus, strict=meta.get("qabot.strict", False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -367,3 +368,47 @@ def test_progress_bars_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> No
                 progress("embedding passages", done, 4)
         text = stream.getvalue()
         assert ("qabot: embedding passages" in text and "/4 " in text) is drawn, text
+
+
+# --- a fast start ----------------------------------------------------------------------
+
+HEAVY = ("sklearn", "numpy", "scipy", "model2vec", "qabot.answer", "qabot.retrieval")
+
+
+@pytest.mark.parametrize("code", [
+    "import qabot.cli",
+    "import qabot",
+    "from qabot.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+    "from qabot.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass",
+    "from qabot.cli import main\ntry:\n    main(['serve', '--help'])\nexcept SystemExit:\n    pass",
+])
+def test_help_and_version_do_not_import_the_answer_layer(code: str) -> None:
+    """``qabot --help`` used to take seconds, importing scikit-learn for nothing."""
+    check = code + "\nimport sys\nprint(sorted(m for m in " + repr(HEAVY) + " if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                            timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_public_names_still_import_from_the_package() -> None:
+    import qabot
+    from qabot import answer, documents, errors, passages
+
+    for name in qabot.__all__:
+        if name != "__version__":
+            home = {"answer": answer, "documents": documents, "errors": errors,
+                    "passages": passages}
+            assert any(getattr(m, name, None) is getattr(qabot, name) for m in home.values())
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        qabot.nope  # noqa: B018
+
+
+def test_the_light_limits_agree_with_the_modules_that_use_them() -> None:
+    from qabot import answer, limits
+    from qabot.retrieval import semantic
+
+    assert (limits.ENCODERS, limits.DEFAULT_ENCODER, limits.ENCODER_ENV) == (
+        semantic.ENCODERS, semantic.DEFAULT_ENCODER, semantic.ENCODER_ENV)
+    assert (answer.MAX_QUESTION_LENGTH, answer.DEFAULT_TOP_K, answer.MAX_TOP_K) == (
+        limits.MAX_QUESTION_LENGTH, limits.DEFAULT_TOP_K, limits.MAX_TOP_K)
