@@ -349,7 +349,7 @@ class QABot:
         reader wants."""
         depth = 2 * count
         while True:
-            hits = _one_per_section(self.index.top(scores, depth))
+            hits = _one_per_section(_distinct(self.index.top(scores, depth)))
             if len(hits) >= count or depth >= len(scores):
                 return hits[:count]
             depth *= 2

@@ -86,8 +86,10 @@ def test_any_question_gets_a_valid_reply_or_a_question_error(
         assert not question.strip()
         return
     assert set(data) == {"question", "found", "answer", "section", "document", "score",
-                         "highlight", "alternatives", "message"}
+                         "highlight", "alternatives", "message", "passage_id"}
     assert len(data["alternatives"]) <= top_k
+    ids = [a["passage_id"] for a in data["alternatives"]] + [data["passage_id"]] * data["found"]
+    assert len(ids) == len(set(ids)) and set(ids) <= set(bot.passage_ids)
     shown = [a["answer"] for a in data["alternatives"]] + [data["answer"]] * data["found"]
     assert len(shown) == len(set(shown))  # a passage or list is offered once
     if data["found"]:

@@ -919,3 +919,201 @@ def test_export_downloads_the_conversation_as_markdown(chat: Page, server_url: s
     evil_turn = html.split("<h2>You</h2>")[2]
     for tag in ("<img", "<a ", "<em>not", "<code>", "<h1>", "<ol", "<ul", "<blockquote", "<hr"):
         assert tag not in evil_turn, tag
+
+
+# ---------------------------------------------------------------------------- reader view
+
+
+def _reader(page: Page):
+    return page.locator("dialog#reader")
+
+
+def _current(page: Page):
+    return _reader(page).locator(".reader-current")
+
+
+def _in_view(page: Page, selector: str) -> bool:
+    """Whether the element is wholly inside the reader's scrolled body, as seen."""
+    return page.evaluate(
+        """(selector) => {
+            const body = document.querySelector('#reader-body').getBoundingClientRect();
+            const r = document.querySelector(selector).getBoundingClientRect();
+            return r.top >= body.top - 1 && r.bottom <= body.bottom + 1;
+        }""",
+        selector,
+    )
+
+
+def test_show_in_document_opens_the_reader_at_the_answer(chat: Page, server_url: str) -> None:
+    page = chat
+    d = _first_answer(page, server_url, "Who funds the IOM?")
+    _ask(page, "Who funds the IOM?")
+    show = page.locator("#log .bubble-answer .answer-meta").get_by_role(
+        "button", name=re.compile("^Show the answer in its document"))
+    expect(show).to_have_accessible_name("Show the answer in its document, iom.txt")
+    show.click()
+
+    title = "International Organization for Migration (IOM) (iom.txt)"
+    dialog = page.get_by_role("dialog", name=title)
+    expect(dialog).to_be_visible()
+    expect(dialog).to_have_accessible_description(f"Section: {d['section']}")
+    current = _current(page)
+    expect(current).to_have_count(1)
+    expect(current).to_be_focused()
+    expect(current).to_have_attribute("aria-current", "location")
+    # the passage the answer names, and its best sentence marked inside it
+    doc = page.request.get(server_url + "/api/documents/iom.txt").json()
+    texts = {p["passage_id"]: p["text"] for s in doc["sections"] for p in s["passages"]}
+    shown = (current.text_content() or "").removeprefix("The answer's passage: ")
+    assert shown.replace("Best sentence: ", "") == texts[d["passage_id"]]
+    mark = current.locator("mark")
+    expect(mark).to_have_count(1)
+    assert (mark.text_content() or "").removeprefix("Best sentence: ") == d["highlight"]
+    # the whole document is there, section by section, and the passage is scrolled into view
+    expect(_reader(page).locator(".reader-passage")).to_have_count(len(texts))
+    expect(_reader(page).locator(".reader-section-title")).to_have_text(
+        [s["section"] for s in doc["sections"]])
+    assert page.evaluate("() => document.querySelector('#reader-body').scrollTop") > 0
+    assert _in_view(page, "#reader .reader-current")
+    assert page.evaluate("() => document.querySelector('#reader').scrollTop") == 0  # title kept
+    expect(page.locator("#reader-title")).to_be_in_viewport()
+    # only the dialog is reachable: the page behind it is inert
+    expect(page.get_by_label("Your question")).not_to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.querySelector('#reader').contains("
+                         "document.activeElement) || document.activeElement === document.body")
+
+    page.keyboard.press("Escape")
+    expect(_reader(page)).not_to_be_visible()
+    expect(show).to_be_focused()
+
+
+def test_show_in_document_from_an_alternative_marks_its_passage(chat: Page,
+                                                                server_url: str) -> None:
+    page = chat
+    d = _first_answer(page, server_url, HQ_QUESTION)
+    alt = d["alternatives"][1]
+    _ask(page, HQ_QUESTION)
+    page.locator("#log details.others summary").click()
+    show = page.locator("#log .other").nth(1).get_by_role(
+        "button", name=re.compile("^Show this match in its document"))
+    show.focus()
+    page.keyboard.press("Enter")
+    expect(_current(page)).to_be_focused()
+    expect(_reader(page).locator("#reader-where")).to_have_text(f"Section: {alt['section']}")
+    doc = page.request.get(server_url + "/api/documents/iom.txt").json()
+    texts = {p["passage_id"]: p["text"] for s in doc["sections"] for p in s["passages"]}
+    expect(_current(page)).to_have_text("The match's passage: " + texts[alt["passage_id"]])
+    expect(_current(page).locator("mark")).to_have_count(0)  # no best sentence for a match
+    assert _in_view(page, "#reader .reader-current")
+    _reader(page).get_by_role("button", name="Close the document (Escape)").click()
+    expect(_reader(page)).not_to_be_visible()
+    expect(show).to_be_focused()
+
+    # the answer's own button opens the same document at another passage, from the cache
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/documents/" in r.url else None)
+    page.locator("#log .bubble-answer .answer-meta .btn-reader").first.click()
+    expect(_current(page)).to_contain_text(d["highlight"])
+    assert requests == []
+    page.mouse.click(5, 5)  # beside the dialog, on its backdrop
+    expect(_reader(page)).not_to_be_visible()
+
+
+def test_the_reader_shows_the_documents_markup_as_text(chat: Page) -> None:
+    page = chat
+    evil = "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>"
+    body = _fake_answer(f"Before {evil} after.", document="a&b <x>.txt",
+                        section="<i>Sec</i>", highlight=f"{evil} after.",
+                        passage_id="a&b <x>.txt:10-40",
+                        alternatives=[])
+    doc = {"document": "a&b <x>.txt", "title": "<script>alert(1)</script>",
+           "sections": [
+               {"section": "<h1>Intro</h1>", "parents": ["<u>Top</u>"],
+                "passages": [{"passage_id": "a&b <x>.txt:0-9", "text": "<p>First</p>",
+                              "start": 0, "end": 9}]},
+               {"section": "<i>Sec</i>", "parents": [],
+                "passages": [{"passage_id": "a&b <x>.txt:10-40",
+                              "text": f"Before {evil} after.", "start": 10, "end": 40}]},
+           ]}
+    urls: list[str] = []
+
+    def document(route: Route) -> None:
+        urls.append(route.request.url)
+        route.fulfill(json=doc)
+
+    page.route("**/api/chat", lambda route: route.fulfill(json=body))
+    page.route("**/api/documents/**", document)
+    _ask(page, "q")
+    page.locator("#log .btn-reader").click()
+    expect(_current(page)).to_be_focused()
+    assert urls == [page.url.rstrip("/") + "/api/documents/a%26b%20%3Cx%3E.txt"]
+    reader = _reader(page)
+    expect(reader.locator("#reader-title")).to_have_text(
+        "<script>alert(1)</script> (a&b <x>.txt)")
+    expect(reader.locator(".reader-section-title")).to_have_text(["<h1>Intro</h1>",
+                                                                  "<i>Sec</i>"])
+    expect(reader.locator(".reader-parents")).to_have_text("<u>Top</u>")
+    expect(_current(page).locator("mark")).to_contain_text(evil)
+    assert reader.locator("img, b, script, h1, u, i").count() == 0
+    assert page.title() != "pwned"
+
+
+def test_the_reader_says_when_the_document_cannot_be_opened(chat: Page) -> None:
+    page = chat
+    page.route("**/api/documents/**", lambda route: route.fulfill(
+        status=404, json={"error": {"status": 404, "code": "unknown_document",
+                                    "message": 'no document named "iom.txt" in the corpus'}}))
+    _ask(page, HQ_QUESTION)
+    show = page.locator("#log .bubble-answer .answer-meta .btn-reader")
+    show.click()
+    expect(_reader(page).locator(".reader-error")).to_have_text(
+        'Couldn\'t open the document: no document named "iom.txt" in the corpus')
+    expect(_reader(page).get_by_role("button", name="Close the document (Escape)")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(_reader(page)).not_to_be_visible()
+    expect(show).to_be_focused()
+
+
+def test_a_reply_saved_without_a_passage_id_has_no_reader_button(chat: Page) -> None:
+    page = chat
+    page.route("**/api/chat", lambda route: route.fulfill(json=_fake_answer("Old reply.")))
+    _ask(page, "q")
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    expect(page.locator("#log .btn-reader")).to_have_count(0)
+
+
+def test_the_reader_on_a_phone_fills_the_screen_and_closes(chat: Page) -> None:
+    page = chat
+    page.set_viewport_size(PHONE)
+    _ask(page, "Who funds the IOM?")
+    show = page.locator("#log .bubble-answer .answer-meta .btn-reader")
+    box = show.bounding_box()
+    assert box and box["height"] >= 44 and box["width"] >= 44
+    show.click()
+    expect(_current(page)).to_be_focused()
+    rect = _reader(page).bounding_box()
+    assert rect and rect["width"] == PHONE["width"] and rect["height"] == PHONE["height"]
+    assert _in_view(page, "#reader .reader-current")
+    assert page.evaluate("() => document.querySelector('#reader-body').scrollWidth "
+                         "<= document.querySelector('#reader-body').clientWidth")
+    close = _reader(page).get_by_role("button", name="Close the document (Escape)")
+    close_box = close.bounding_box()
+    assert close_box and close_box["height"] >= 44
+    close.click()
+    expect(show).to_be_focused()
+
+
+def test_screenshot_of_the_reader_view(chat: Page) -> None:
+    """Writes reader-view.jpg (docs/screenshots/) to test-results/screenshots/ for a person
+    to judge: a desktop in light, the reader open at an answer."""
+    page = chat
+    page.emulate_media(color_scheme="light", reduced_motion="reduce")
+    _ask(page, "Who funds the IOM?")
+    page.locator("#log .bubble-answer .answer-meta .btn-reader").click()
+    expect(_current(page)).to_be_focused()
+    page.mouse.move(0, 0)
+    _shot(page, "reader-view", jpeg=True)
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
+        _shot(page, f"reader-view-{scheme}")

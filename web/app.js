@@ -33,6 +33,11 @@
     corpusStats: $("corpus-stats"),
     suggestionsBox: $("suggestions-box"),
     suggestions: $("suggestions"),
+    reader: $("reader"),
+    readerTitle: $("reader-title"),
+    readerWhere: $("reader-where"),
+    readerBody: $("reader-body"),
+    readerClose: $("reader-close"),
   };
 
   /** The conversation: a list of plain objects, saved to sessionStorage as JSON. */
@@ -186,10 +191,22 @@
     return wrap;
   }
 
-  function alternativesList(alternatives) {
-    const list = (Array.isArray(alternatives) ? alternatives : []).filter(
-      (a) => a && typeof a === "object" && asText(a.answer),
-    );
+  /** A "Show in document" button for the answer (alt -1) or an alternative of message id,
+   * or null when the reply has no passage id (a conversation saved by an older page). */
+  function readerButton(id, alt, d, label) {
+    if (!asText(d.passage_id) || !asText(d.document)) return null;
+    const btn = el("button", "btn btn-small btn-reader", "Show in document");
+    btn.type = "button";
+    btn.dataset.reader = String(id);
+    btn.dataset.alt = String(alt);
+    btn.setAttribute("aria-haspopup", "dialog");
+    btn.setAttribute("aria-label", `${label}, ${d.document}`);
+    return btn;
+  }
+
+  function alternativesList(alternatives, id) {
+    const all = Array.isArray(alternatives) ? alternatives : [];
+    const list = all.filter((a) => a && typeof a === "object" && asText(a.answer));
     if (!list.length) return null;
     const details = el("details", "others");
     details.appendChild(el("summary", null, `Other matches (${list.length})`));
@@ -200,6 +217,8 @@
       const meta = sourceLine(alt.section, alt.document);
       meta.appendChild(document.createTextNode(` · ${scoreText(alt.score)}`));
       li.appendChild(meta);
+      const show = readerButton(id, all.indexOf(alt), alt, "Show this match in its document");
+      if (show) li.appendChild(show);
       ol.appendChild(li);
     }
     details.appendChild(ol);
@@ -239,9 +258,11 @@
     copy.dataset.copy = String(m.id);
     copy.setAttribute("aria-label", "Copy the answer with its section and document");
     side.appendChild(copy);
+    const show = readerButton(m.id, -1, d, "Show the answer in its document");
+    if (show) side.appendChild(show);
     foot.appendChild(side);
     bubble.appendChild(foot);
-    const others = alternativesList(d.alternatives);
+    const others = alternativesList(d.alternatives, m.id);
     if (others) bubble.appendChild(others);
     return li;
   }
@@ -713,6 +734,148 @@
     announce(`Conversation saved as ${name}.`);
   }
 
+  // ---------------------------------------------------------------- reader view
+
+  /* "Show in document" opens the document in a modal dialog, scrolled to the passage, with
+   * the passage and (for an answer) its best sentence marked. The document comes from
+   * GET /api/documents/<name> as sections of passages and is put in the page as text only.
+   * Escape, Close or a click beside the dialog close it; focus goes back to the button. */
+
+  /** Documents fetched so far, by name, for this page's lifetime. */
+  const documentCache = new Map();
+  /** The control that opened the reader, to give focus back to when it closes. */
+  let readerOpener = null;
+  /** Bumped at each opening, so that a slow fetch cannot fill a later view. */
+  let readerGeneration = 0;
+
+  function documentUrl(name) {
+    return `/api/documents/${name.split("/").map(encodeURIComponent).join("/")}`;
+  }
+
+  async function fetchDocument(name) {
+    if (documentCache.has(name)) return documentCache.get(name);
+    let response;
+    try {
+      response = await fetch(documentUrl(name), { headers: { Accept: "application/json" } });
+    } catch (_) {
+      throw new Error("I can't reach the server right now. Check that qabot is running.");
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    if (!response.ok || !body || typeof body !== "object" || !Array.isArray(body.sections)) {
+      const message = body && body.error && asText(body.error.message);
+      throw new Error(message || `The server answered with an error (status ${response.status}).`);
+    }
+    documentCache.set(name, body);
+    return body;
+  }
+
+  /** One passage of the reader; the target gets a label for screen readers and its mark. */
+  function readerPassage(p, target, highlight) {
+    const text = asText(p && p.text);
+    if (!target) return el("p", "reader-passage", text);
+    const node = passage(text, highlight, "reader-passage reader-current");
+    node.tabIndex = -1;
+    node.setAttribute("aria-current", "location");
+    node.insertBefore(hiddenText(highlight ? "The answer's passage: " : "The match's passage: "), node.firstChild);
+    const mark = node.querySelector("mark");
+    if (mark) mark.insertBefore(hiddenText("Best sentence: "), mark.firstChild);
+    return node;
+  }
+
+  function renderDocument(doc, passageId, highlight) {
+    const body = els.readerBody;
+    body.replaceChildren();
+    let target = null;
+    let lastParents = "";
+    for (const s of doc.sections) {
+      if (!s || typeof s !== "object") continue;
+      const section = el("section", "reader-section");
+      const parents = (Array.isArray(s.parents) ? s.parents : []).map(asText).filter(Boolean);
+      const trail = parents.join(" › ");
+      if (trail && trail !== lastParents) section.appendChild(el("p", "reader-parents", trail));
+      lastParents = trail;
+      section.appendChild(el("h3", "reader-section-title", asText(s.section)));
+      for (const p of Array.isArray(s.passages) ? s.passages : []) {
+        const isTarget = !target && asText(p && p.passage_id) === passageId;
+        const node = readerPassage(p, isTarget, isTarget ? highlight : "");
+        if (isTarget) target = node;
+        section.appendChild(node);
+      }
+      body.appendChild(section);
+    }
+    return target;
+  }
+
+  function readerMessage(text, className) {
+    els.readerBody.replaceChildren(el("p", className, text));
+  }
+
+  async function openReader(button) {
+    const id = Number(button.dataset.reader);
+    const alt = Number(button.dataset.alt);
+    const m = messages.find((x) => x.id === id && x.role === "bot");
+    if (!m) return;
+    const d = m.data || {};
+    const item = alt >= 0 ? (Array.isArray(d.alternatives) ? d.alternatives[alt] : null) : d;
+    if (!item || !asText(item.passage_id) || !asText(item.document)) return;
+    const highlight = alt >= 0 ? "" : asText(d.highlight);
+    const gen = ++readerGeneration;
+    readerOpener = button;
+    els.readerTitle.textContent = item.document;
+    els.readerWhere.textContent = asText(item.section) ? `Section: ${item.section}` : "";
+    readerMessage("Opening the document…", "reader-note");
+    if (!els.reader.open) els.reader.showModal();
+    els.readerClose.focus();
+    let doc;
+    try {
+      doc = await fetchDocument(item.document);
+    } catch (err) {
+      if (gen !== readerGeneration || !els.reader.open) return;
+      readerMessage(`Couldn't open the document: ${err.message}`, "reader-note reader-error");
+      announce("Couldn't open the document.");
+      return;
+    }
+    if (gen !== readerGeneration || !els.reader.open) return;
+    const title = asText(doc.title) || item.document;
+    els.readerTitle.textContent = title === item.document ? title : `${title} (${item.document})`;
+    const target = renderDocument(doc, item.passage_id, highlight);
+    if (!target) {
+      els.readerBody.insertBefore(
+        el("p", "reader-note reader-error", "This passage is no longer in the document (it has changed since the answer)."),
+        els.readerBody.firstChild,
+      );
+      els.readerBody.scrollTop = 0;
+      return;
+    }
+    // Scroll the reader's body only (scrollIntoView would also shift the dialog's header).
+    const body = els.readerBody;
+    const top = target.getBoundingClientRect().top - body.getBoundingClientRect().top;
+    body.scrollTop += top - Math.max(0, (body.clientHeight - target.offsetHeight) / 2);
+    target.focus({ preventScroll: true });
+  }
+
+  function closeReader() {
+    if (els.reader.open) els.reader.close();
+  }
+
+  els.reader.addEventListener("close", () => {
+    readerGeneration += 1;
+    const opener = readerOpener;
+    readerOpener = null;
+    if (opener && opener.isConnected) opener.focus();
+    else els.input.focus();
+  });
+  els.readerClose.addEventListener("click", closeReader);
+  // A click on the backdrop lands on the dialog itself (its content fills it).
+  els.reader.addEventListener("click", (event) => {
+    if (event.target === els.reader) closeReader();
+  });
+
   // ---------------------------------------------------------------- corpus info
 
   function pickSuggestions(documents) {
@@ -875,13 +1038,19 @@
       return;
     }
     const copy = target.closest("button[data-copy]");
-    if (copy) copyAnswer(copy);
+    if (copy) {
+      copyAnswer(copy);
+      return;
+    }
+    const show = target.closest("button[data-reader]");
+    if (show) openReader(show);
   });
 
   els.exportBtn.addEventListener("click", exportTranscript);
 
   els.clear.addEventListener("click", () => {
     generation += 1;
+    closeReader();
     messages = [];
     pending = false;
     save();
