@@ -89,10 +89,15 @@ def browser_context_args(browser_context_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
+    yield from _serve(CORPUS)
+
+
+def _serve(corpus: Path) -> Iterator[str]:
+    """The real app over ``corpus`` on a free loopback port, in a thread, until closed."""
     from qabot import QABot
     from qabot.server import create_app
 
-    app = create_app(bot=QABot.from_path(CORPUS))
+    app = create_app(bot=QABot.from_path(corpus))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="qabot-web-test", daemon=True)
     thread.start()
@@ -1117,3 +1122,31 @@ def test_screenshot_of_the_reader_view(chat: Page) -> None:
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
         _shot(page, f"reader-view-{scheme}")
+
+
+# ---------------------------------------------------------------------------- suggestions
+
+
+@pytest.fixture(params=[CORPUS, *sorted((REPO / "benchmarks" / "corpora").iterdir())],
+                ids=lambda p: p.name)
+def any_corpus_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The page over the shipped corpus and over each benchmark corpus."""
+    yield from _serve(request.param)
+
+
+def test_every_suggested_question_on_the_welcome_screen_is_answered(
+        page: Page, any_corpus_url: str) -> None:
+    """A question the page offers must not be declined: the chips are read from the page
+    (whatever it picks from the corpus's sections) and each is asked in turn."""
+    page.goto(any_corpus_url + "/")
+    chips = page.locator("#suggestions button")
+    expect(chips.first).to_be_visible()
+    questions = [chips.nth(i).get_attribute("data-question") for i in range(chips.count())]
+    assert len(questions) >= 3, questions
+    for n, question in enumerate(questions, start=1):
+        page.locator("#suggestions button").nth(n - 1).click()
+        expect(_bot_replies(page)).to_have_count(n)
+        reply = _bot_replies(page).last
+        assert reply.locator(".bubble-answer").count() == 1, (
+            question, reply.text_content())
+        expect(page.locator("#log .bubble-user").last).to_contain_text(question or "")
