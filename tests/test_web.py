@@ -1115,6 +1115,9 @@ def test_screenshot_of_the_reader_view(chat: Page) -> None:
     page = chat
     page.emulate_media(color_scheme="light", reduced_motion="reduce")
     _ask(page, "Who funds the IOM?")
+    page.locator("#log details.others summary").click()
+    page.mouse.move(0, 0)
+    _shot(page, "answer-with-show-in-document")
     page.locator("#log .bubble-answer .answer-meta .btn-reader").click()
     expect(_current(page)).to_be_focused()
     page.mouse.move(0, 0)
@@ -1122,6 +1125,8 @@ def test_screenshot_of_the_reader_view(chat: Page) -> None:
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
         _shot(page, f"reader-view-{scheme}")
+    page.set_viewport_size(PHONE)
+    _shot(page, "reader-view-phone-dark")
 
 
 # ---------------------------------------------------------------------------- suggestions
