@@ -197,11 +197,12 @@ class QABot:
     The best passage is the answer when its fused score is at least ``threshold`` and it
     either holds at least ``MIN_COVERAGE`` of the question's idf-weighted content words or
     its meaning stands out (its cosine with the question exceeds the median passage's by
-    ``SEMANTIC_MARGIN``); otherwise the reply has ``found`` false and lists the
-    nearest passages as suggestions. A question that names a number of three digits or
-    more ("in 2018", "175 states") is answered only by a passage holding that number, the
-    best such passage among the top ``NUMBER_SEARCH_DEPTH``; shorter numbers, as in "a
-    40-foot yacht" or "COVID-19", are too often context to count. A number alone is not
+    ``SEMANTIC_MARGIN``); otherwise the reply has ``found`` false and lists the best
+    passage of each of the nearest sections as suggestions. A question that names a
+    number of three digits or more ("in 2018", "175 states") is answered only by a
+    passage holding that number, the best such passage among the top
+    ``NUMBER_SEARCH_DEPTH``; shorter numbers, as in "a 40-foot yacht" or "COVID-19", are
+    too often context to count. A number alone is not
     coverage unless a heading above the passage names it, so a year cannot on its own make
     a citation the answer to an unrelated question.
     """

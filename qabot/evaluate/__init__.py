@@ -15,7 +15,8 @@ The one correctness rule
 Texts are compared after :func:`normalize_answer` (Unicode NFKC, casefold, curly quotes
 made straight, runs of whitespace collapsed to one space). A reply's *ranked list* is its
 answer passage followed by its alternatives in order; when ``found`` is false it is just
-the alternatives (the nearest passages, offered as suggestions). Then, for a gold item:
+the alternatives (the best passage of each of the nearest sections, offered as
+suggestions). Then, for a gold item:
 
 * an answerable item is **answered** when ``found`` is true and the first passage contains
   at least one of its answer strings;
