@@ -39,7 +39,7 @@ def build_the_shipped_corpus_once(monkeypatch: pytest.MonkeyPatch) -> None:
         digest = corpus_hash(documents)
         if digest not in shipped or kwargs.get("index_dir") is not None:
             return real(documents, **kwargs)
-        key = (digest, tuple(sorted(kwargs.items())))
+        key = (digest, tuple(sorted((k, v) for k, v in kwargs.items() if k != "progress")))
         if key not in _BUILT:
             _BUILT[key] = real(documents, **kwargs)
         return _BUILT[key]
@@ -343,12 +343,14 @@ def test_eval_refuses_encoder_with_url(runner: CliRunner) -> None:
 
 
 def test_an_altered_model_file_is_one_line(
-        runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+        runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import qabot.retrieval.semantic as semantic
 
     monkeypatch.setattr(semantic, "_load", semantic._load.__wrapped__)  # no cached encoder
     monkeypatch.setattr(semantic, "STATIC_MODEL_SHA256", "0" * 64)  # as if the file changed
-    result = run(runner, "ask", "Where is the headquarters?", "--corpus", IOM)
+    corpus = tmp_path / "kb.txt"
+    corpus.write_text("Kettles\n\nThe kettle boils water in two minutes.\n", "utf-8")
+    result = run(runner, "ask", "How long does the kettle take?", "--corpus", corpus)
     assert_clean_failure(result, "model.safetensors", "not the pinned file", "reinstall qabot")
 
 
