@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import qabot.retrieval.lexical as index_mod
 from qabot import QABot, __version__
@@ -405,3 +406,64 @@ def test_the_section_breaks_a_tie_between_equal_passages(monkeypatch: pytest.Mon
     assert _tide_order(question) == ["Harbour", "Shop"]
     monkeypatch.setattr(index_mod, "SECTION_WEIGHT", 0.0)
     assert _tide_order(question) == ["Shop", "Harbour"]  # a tie, kept in corpus order
+
+
+# --- scoring through the question's postings ---------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+GOLD_SETS = [REPO / "corpus" / "iom.questions.jsonl", *sorted(
+    (REPO / "benchmarks" / "corpora").glob("*/*.questions.jsonl"))]
+
+
+def _top5(ranker: Ranker, scores: np.ndarray) -> list[int]:
+    return [hit.position for hit in ranker.top(scores, 5)]
+
+
+@pytest.mark.parametrize("gold", GOLD_SETS, ids=lambda p: p.parent.name)
+def test_postings_scores_equal_the_full_matrix_product(
+    gold: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every gold question of every shipped corpus gets the scores, and the top five in the
+    same order, that the full passage-by-feature product gave, lexical alone and fused with
+    the default encoder."""
+    ranker = QABot.from_path(gold.parent).index
+    lexical = ranker.lexical
+    questions = [json.loads(line)["question"] for line in gold.read_text().splitlines()
+                 if line.strip()]
+    assert len(questions) >= 50
+    fused = [ranker.score(q).fused for q in questions]
+    for question in questions:
+        new, old = lexical.scores(question), lexical.full_matrix_scores(question)
+        np.testing.assert_allclose(new, old, rtol=0, atol=1e-12, err_msg=question)
+        assert _top5(ranker, new) == _top5(ranker, old), question
+    monkeypatch.setattr(lexical, "scores", lexical.full_matrix_scores)
+    for question, new in zip(questions, fused, strict=True):
+        old = ranker.score(question).fused
+        np.testing.assert_allclose(new, old, rtol=0, atol=1e-12, err_msg=question)
+        assert _top5(ranker, new) == _top5(ranker, old), question
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dot_through_postings_is_the_sparse_product(seed: int) -> None:
+    """Any sparse matrix (rows stored in any feature order, as TF-IDF fitting leaves them)
+    times any sparse vector, duplicate and empty columns included."""
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(40, 30, density=0.2, format="csr", random_state=rng)
+    matrix.indices = matrix.indices.copy()
+    for row in range(matrix.shape[0]):  # unsorted columns within each row
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        order = rng.permutation(end - start)
+        matrix.indices[start:end] = matrix.indices[start:end][order]
+        matrix.data[start:end] = matrix.data[start:end][order]
+    matrix.has_sorted_indices = False
+    vector = sp.random(1, 30, density=0.3, format="csr", random_state=rng)
+    expected = matrix @ vector.toarray().ravel()
+    got = index_mod._dot(index_mod._columns(matrix), index_mod._terms(vector))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    empty = index_mod._terms(sp.csr_matrix((1, 30)))
+    assert index_mod._dot(index_mod._columns(matrix), empty).tolist() == [0.0] * 40
+
+
+def test_a_question_of_unknown_words_scores_zero_through_postings(index: Ranker) -> None:
+    assert not index.lexical.scores("zxqv wplm").any()
+    assert not index.lexical.full_matrix_scores("zxqv wplm").any()

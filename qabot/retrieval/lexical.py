@@ -17,6 +17,14 @@ score blends that with the match of its whole section (every passage under the s
 heading, read as one text) at ``SECTION_WEIGHT``: a question whose words are spread over
 a section's passages then finds that section even when no single passage holds them all.
 
+Scoring goes through the question's postings: each matrix is also kept column by column
+(CSC, derived from the saved CSR when the index is built or loaded), and a question reads
+only the columns of its own features, so its cost grows with those features' postings,
+not with the corpus. Each passage's sum is taken in the same order (ascending feature) and
+of the same products as the full sparse-matrix-times-dense-vector product, so the scores
+are the same numbers; :meth:`LexicalIndex.full_matrix_scores` keeps that product as the
+reference the tests and ``benchmarks/scale.py`` compare against.
+
 The index also owns the question-side word tools the answer layer needs: spelling
 correction against the corpus's own words and the idf-weighted coverage of a question's
 content words. :class:`~qabot.retrieval.ranker.Ranker` saves and verifies its arrays.
@@ -193,6 +201,9 @@ class LexicalIndex:
         count = int(self._section_of.max()) + 1 if len(passages) else 0
         if not (self._section_words.shape[0] == self._section_chars.shape[0] == count):
             raise IndexFormatError("section matrices do not match the passages' sections")
+        # The postings: each matrix column by column, so a question reads only its features.
+        self._postings = tuple(_columns(m) for m in (word_matrix, char_matrix,
+                                                     self._section_words, self._section_chars))
 
     @classmethod
     def build(cls, passages: tuple[Passage, ...] | list[Passage]) -> LexicalIndex:
@@ -257,30 +268,36 @@ class LexicalIndex:
         return sum(w for t, w in weights.items() if t in found) / total
 
     def scores(self, question: str) -> np.ndarray:
-        """The score of every passage for ``question``: its match blended with its section's."""
+        """The score of every passage for ``question``: its match blended with its section's.
+
+        Only the postings of the question's word and character features are read.
+        """
         query = self._query(question)
-        own = self._blend(query, self._word_matrix, self._char_matrix)
-        section = self._blend(query, self._section_words, self._section_chars)
+        words, chars, section_words, section_chars = self._postings
+        own = _blend(_dot(words, query[0]), _dot(chars, query[1]))
+        section = _blend(_dot(section_words, query[0]), _dot(section_chars, query[1]))
+        return (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
+
+    def full_matrix_scores(self, question: str) -> np.ndarray:
+        """:meth:`scores` the old way: every row of every matrix times the dense question
+        vectors, at a cost that grows with the corpus. The reference for the tests and the
+        benchmarks; not used to answer."""
+        word = self._word_vectorizer.transform([question]).toarray().ravel()
+        char = self._char_vectorizer.transform([question]).toarray().ravel()
+        own = _blend(self._word_matrix @ word, self._char_matrix @ char)
+        section = _blend(self._section_words @ word, self._section_chars @ char)
         return (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
 
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
-        return self._blend(self._query(question), self._word_vectorizer.transform(texts),
-                           self._char_vectorizer.transform(texts))
+        word, char = self._query(question)
+        return _blend(_dot(_columns(self._word_vectorizer.transform(texts)), word),
+                      _dot(_columns(self._char_vectorizer.transform(texts)), char))
 
-    def _query(self, question: str) -> tuple[np.ndarray, np.ndarray]:
-        """The question's word and character TF-IDF vectors, dense (a sparse matrix times a
-        dense vector is far cheaper than sparse times sparse)."""
-        word = self._word_vectorizer.transform([question]).toarray().ravel()
-        char = self._char_vectorizer.transform([question]).toarray().ravel()
-        return word, char
-
-    @staticmethod
-    def _blend(query: tuple[np.ndarray, np.ndarray], words: sp.spmatrix,
-               chars: sp.spmatrix) -> np.ndarray:
-        """``(1 - CHAR_WEIGHT) * cos_words + CHAR_WEIGHT * cos_chars`` for each row."""
-        word, char = query
-        return (1.0 - CHAR_WEIGHT) * (words @ word) + CHAR_WEIGHT * (chars @ char)
+    def _query(self, question: str) -> tuple[_Terms, _Terms]:
+        """The question's word and character TF-IDF vectors as (feature, weight) pairs."""
+        return (_terms(self._word_vectorizer.transform([question])),
+                _terms(self._char_vectorizer.transform([question])))
 
     # --- persistence (the Ranker writes and verifies the files) ----------------------
 
@@ -334,6 +351,47 @@ class LexicalIndex:
         char_vectorizer.idf_ = idf["char"]
         return cls(passages, word_vectorizer, matrices["word"], char_vectorizer,
                    matrices["char"], (matrices["section_word"], matrices["section_char"]))
+
+
+_Terms = tuple[np.ndarray, np.ndarray]
+
+
+def _terms(row: sp.spmatrix) -> _Terms:
+    """A one-row sparse vector's nonzero features in ascending order, and their weights."""
+    row = sp.csr_matrix(row)
+    row.sum_duplicates()  # also sorts the features
+    return row.indices.astype(np.intp), row.data
+
+
+def _columns(matrix: sp.spmatrix) -> sp.csc_matrix:
+    """``matrix`` column by column (each column's rows ascending): one feature's postings."""
+    columns = sp.csc_matrix(matrix)
+    columns.sort_indices()
+    return columns
+
+
+def _dot(columns: sp.csc_matrix, terms: _Terms) -> np.ndarray:
+    """``matrix @ vector`` for a sparse ``vector``, reading only its features' postings.
+
+    Each row's products are added in ascending feature order starting from zero, as the
+    full CSR product adds them (a zero feature adds exactly 0.0 there), so both give the
+    same numbers.
+    """
+    features, weights = terms
+    starts = columns.indptr[features]
+    counts = columns.indptr[features + 1] - starts
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(columns.shape[0])
+    # Positions of every posting of every feature, feature after feature.
+    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
+    products = columns.data[offsets] * np.repeat(weights, counts)
+    return np.bincount(columns.indices[offsets], weights=products, minlength=columns.shape[0])
+
+
+def _blend(words: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    """``(1 - CHAR_WEIGHT) * cos_words + CHAR_WEIGHT * cos_chars`` for each row."""
+    return (1.0 - CHAR_WEIGHT) * words + CHAR_WEIGHT * chars
 
 
 def _checked_vocabulary(vocabulary: object, name: str) -> dict[str, int]:
