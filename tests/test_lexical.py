@@ -18,7 +18,7 @@ from qabot import QABot, __version__
 from qabot.answer import index_version
 from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError, QABotError
-from qabot.passages import Passage
+from qabot.passages import Passage, split_sentences
 from qabot.retrieval import Ranker, load_encoder
 from qabot.retrieval.lexical import section_numbers, section_texts
 
@@ -467,3 +467,26 @@ def test_dot_through_postings_is_the_sparse_product(seed: int) -> None:
 def test_a_question_of_unknown_words_scores_zero_through_postings(index: Ranker) -> None:
     assert not index.lexical.scores("zxqv wplm").any()
     assert not index.lexical.full_matrix_scores("zxqv wplm").any()
+
+
+@pytest.mark.parametrize("gold", GOLD_SETS, ids=lambda p: p.parent.name)
+def test_question_vectors_and_sentence_scores_are_scikit_learns(gold: Path) -> None:
+    """The question's TF-IDF vector, computed without scikit-learn's input checks, is the
+    very vector ``transform`` gives, and sentence scores the very numbers of the old
+    sparse-matrix product, for every gold question (the empty one too)."""
+    lexical = QABot.from_path(gold.parent, encoder="none").index.lexical
+    questions = [json.loads(line)["question"] for line in gold.read_text().splitlines()
+                 if line.strip()]
+    for number, question in enumerate([*questions, "", "the of"]):
+        dense = []
+        for vectorizer in (lexical._word_vectorizer, lexical._char_vectorizer):
+            features, weights = index_mod._vector(vectorizer, question)
+            expected = vectorizer.transform([question])
+            dense.append(expected.toarray().ravel())
+            assert features.tolist() == expected.indices.tolist(), question
+            assert weights.tolist() == expected.data.tolist(), question
+        passage = lexical.passages[number % len(lexical)]
+        texts = [passage.text[start:end] for start, end in split_sentences(passage.text)]
+        old = ((1 - index_mod.CHAR_WEIGHT) * (lexical._word_vectorizer.transform(texts) @ dense[0])
+               + index_mod.CHAR_WEIGHT * (lexical._char_vectorizer.transform(texts) @ dense[1]))
+        assert lexical.similarity(question, texts).tolist() == old.tolist(), question

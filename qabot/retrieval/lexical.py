@@ -33,6 +33,7 @@ content words. :class:`~qabot.retrieval.ranker.Ranker` saves and verifies its ar
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import threading
 import unicodedata
@@ -291,13 +292,13 @@ class LexicalIndex:
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
         word, char = self._query(question)
-        return _blend(_dot(_columns(self._word_vectorizer.transform(texts)), word),
-                      _dot(_columns(self._char_vectorizer.transform(texts)), char))
+        words = [_sparse_dot(_vector(self._word_vectorizer, t), word) for t in texts]
+        chars = [_sparse_dot(_vector(self._char_vectorizer, t), char) for t in texts]
+        return _blend(np.array(words, dtype=np.float64), np.array(chars, dtype=np.float64))
 
     def _query(self, question: str) -> tuple[_Terms, _Terms]:
         """The question's word and character TF-IDF vectors as (feature, weight) pairs."""
-        return (_terms(self._word_vectorizer.transform([question])),
-                _terms(self._char_vectorizer.transform([question])))
+        return _vector(self._word_vectorizer, question), _vector(self._char_vectorizer, question)
 
     # --- persistence (the Ranker writes and verifies the files) ----------------------
 
@@ -363,6 +364,29 @@ def _terms(row: sp.spmatrix) -> _Terms:
     return row.indices.astype(np.intp), row.data
 
 
+def _vector(vectorizer: TfidfVectorizer, text: str) -> _Terms:
+    """``vectorizer.transform([text])`` as (feature, weight) pairs, computed as scikit-learn
+    computes it (counts of the analyser's known features, ``1 + ln(count)``, times idf,
+    divided by the L2 norm summed in feature order) without its input validation, which
+    costs a question about twenty times the arithmetic."""
+    vocabulary, counts = vectorizer.vocabulary_, {}
+    for feature in vectorizer.build_analyzer()(text):
+        column = vocabulary.get(feature)
+        if column is not None:
+            counts[column] = counts.get(column, 0) + 1
+    features = np.array(sorted(counts), dtype=np.intp)
+    weights = np.array([counts[f] for f in features.tolist()], dtype=np.float64)
+    np.log(weights, weights)
+    weights += 1.0
+    weights *= vectorizer.idf_[features]
+    norm = 0.0
+    for weight in weights.tolist():
+        norm += weight * weight
+    if norm:
+        weights /= math.sqrt(norm)
+    return features, weights
+
+
 def _columns(matrix: sp.spmatrix) -> sp.csc_matrix:
     """``matrix`` column by column (each column's rows ascending): one feature's postings."""
     columns = sp.csc_matrix(matrix)
@@ -387,6 +411,15 @@ def _dot(columns: sp.csc_matrix, terms: _Terms) -> np.ndarray:
     offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
     products = columns.data[offsets] * np.repeat(weights, counts)
     return np.bincount(columns.indices[offsets], weights=products, minlength=columns.shape[0])
+
+
+def _sparse_dot(a: _Terms, b: _Terms) -> float:
+    """The dot product of two sparse vectors, summed in feature order."""
+    _, left, right = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
+    total = 0.0
+    for product in (a[1][left] * b[1][right]).tolist():
+        total += product
+    return total
 
 
 def _blend(words: np.ndarray, chars: np.ndarray) -> np.ndarray:
