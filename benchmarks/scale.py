@@ -20,6 +20,8 @@ and ``static``, and ``LexicalIndex.scores`` alone, each through the question's p
 asked alternately with the new path so both see the same machine load); bm25s (retrieve
 top 5, tokenizing the question included) and rank_bm25 (``get_scores`` and top 5, the
 question tokenized by qabot's analyser) build times and p50/p99. Ratios are to bm25s's p50.
+BLAS is limited to one thread, as each ``qabot serve`` worker limits it: on a busy machine
+a second BLAS thread that must be woken for each small product costs milliseconds.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from qabot import QABot
 from qabot.documents import load_corpus
@@ -188,6 +191,7 @@ def main() -> None:
     parser.add_argument("--rank-bm25-questions", type=int, default=50,
                         help="rank_bm25 scores every passage in Python: fewer questions")
     args = parser.parse_args()
+    threadpool_limits(1)
     source = ensure_source()
     start = time.perf_counter()
     documents = load_corpus(source, warn=lambda message: None)
