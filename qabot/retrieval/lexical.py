@@ -20,10 +20,12 @@ a section's passages then finds that section even when no single passage holds t
 Scoring goes through the question's postings: each matrix is also kept column by column
 (CSC, derived from the saved CSR when the index is built or loaded), and a question reads
 only the columns of its own features, so its cost grows with those features' postings,
-not with the corpus. Each passage's sum is taken in the same order (ascending feature) and
-of the same products as the full sparse-matrix-times-dense-vector product, so the scores
-are the same numbers; :meth:`LexicalIndex.full_matrix_scores` keeps that product as the
-reference the tests and ``benchmarks/scale.py`` compare against.
+not with the corpus. Each passage's score is the sum of the same products as the full
+sparse-matrix-times-dense-vector product, added in ascending feature order where the full
+product follows the row's stored order (scikit-learn's fit leaves it in first-seen order),
+so the two differ by rounding alone (at most 1.1e-16 on every gold question);
+:meth:`LexicalIndex.full_matrix_scores` keeps the full product as the reference the tests
+and ``benchmarks/scale.py`` compare against.
 
 The index also owns the question-side word tools the answer layer needs: spelling
 correction against the corpus's own words and the idf-weighted coverage of a question's
@@ -397,9 +399,9 @@ def _columns(matrix: sp.spmatrix) -> sp.csc_matrix:
 def _dot(columns: sp.csc_matrix, terms: _Terms) -> np.ndarray:
     """``matrix @ vector`` for a sparse ``vector``, reading only its features' postings.
 
-    Each row's products are added in ascending feature order starting from zero, as the
-    full CSR product adds them (a zero feature adds exactly 0.0 there), so both give the
-    same numbers.
+    Each row's products are added in ascending feature order starting from zero: the
+    very numbers of the CSR product when the row's features are stored in that order (a
+    zero feature adds exactly 0.0 there), equal up to rounding otherwise.
     """
     features, weights = terms
     starts = columns.indptr[features]
