@@ -108,6 +108,7 @@ class _Unit:
     start: int
     end: int
     level: int = 0  # heading level from markup; 0 when it must be inferred from layout
+    depth: int = 0  # outline depth of a numbered plain-text heading: "2." 1, "2.1." 2
 
 
 def split_documents(documents: Iterable[Document]) -> tuple[Passage, ...]:
@@ -329,24 +330,222 @@ def _headerless_rows(block: list[_Line]) -> list[tuple[_Line, list[_Line]]] | No
 
 
 def _text_units(text: str, *, markdown: bool) -> list[_Unit]:
+    if not markdown:
+        return _plain_units(text)
     units: list[_Unit] = []
-    lines = _lines(text)
-    segments = _split_fences(lines) if markdown else [(False, lines)]
-    for is_code, segment in segments:
+    for is_code, segment in _split_fences(_lines(text)):
         if is_code:
             # A fenced code block is one unit of text: never headings or list items.
             content = [ln for ln in segment if ln.text.strip()]
             if content:
                 units.append(_Unit("code", "", content[0].start, content[-1].end))
             continue
-        blocks = _blocks(segment)
-        for i, block in enumerate(blocks):
-            if not markdown and _is_numbered_heading(blocks, i):
-                line = block[0]
-                units.append(_Unit("heading", " ".join(line.text.split()), line.start, line.end))
-            else:
-                units.extend(_block_units(block, text, markdown=markdown))
+        for block in _blocks(segment):
+            units.extend(_block_units(block, text, markdown=True))
     return units
+
+
+def _plain_units(text: str) -> list[_Unit]:
+    """The units of a plain-text document: outline headings, code runs, then layout rules.
+
+    A table of contents is skipped; a block of code lines is attached to the definition it
+    names (a term above a more indented description), else to the paragraph that
+    introduces it (with the lower-case line that may finish that paragraph's sentence).
+    """
+    units: list[_Unit] = []
+    blocks = _blocks(_lines(text))
+    toc = _toc_blocks(blocks)
+    outlines = {i: _outline_heading(b) for i, b in enumerate(blocks) if i not in toc}
+    # A document numbered in depth ("2.1.", "A.3"): its other headings stand unindented,
+    # inside the numbered section above them; an indented line there is body text.
+    outlined = sum(1 for o in outlines.values() if o and o[0].depth >= 2) >= 3
+    depth = 0  # of the last numbered heading
+    pending: _Unit | None = None  # a code run waiting for the description it names
+    for i, block in enumerate(blocks):
+        if i in toc:
+            continue
+        outline = outlines[i]
+        if outline is not None:
+            heading, rest = outline
+            units.append(heading)
+            depth = heading.depth
+            produced = list(_block_units(rest, text, markdown=False)) if rest else []
+        elif _is_numbered_heading(blocks, i):
+            line = block[0]
+            units.append(_Unit("heading", " ".join(line.text.split()), line.start, line.end,
+                               depth=1))
+            depth = 1
+            continue
+        elif _is_code_block(block):
+            code = _Unit("code", "", block[0].start, block[-1].end)
+            after = blocks[i + 1] if i + 1 < len(blocks) else None
+            if (after is not None and i + 1 not in toc and not _is_code_block(after)
+                    and _indent(after[0].text) > _indent(block[-1].text)):
+                pending = code if pending is None else replace(pending, end=code.end)
+            elif pending is not None:
+                pending = replace(pending, end=code.end)
+            elif units and units[-1].kind in ("text", "item") and not units[-1].text:
+                units[-1] = replace(units[-1], end=code.end)
+                pending = None
+            else:
+                units.append(code)
+            continue
+        else:
+            produced = list(_block_units(block, text, markdown=False,
+                                         headings=not (outlined and _indent(block[0].text))))
+            if outlined:
+                produced = [replace(u, depth=depth + 1) if u.kind == "heading" and u.level == 0
+                            else u for u in produced]
+        if pending is not None:
+            if produced and produced[0].kind in ("text", "item") and not produced[0].text:
+                produced[0] = replace(produced[0], start=pending.start)
+            else:
+                units.append(pending)
+            pending = None
+        elif (produced and produced[0].kind == "text" and not produced[0].text and units
+              and units[-1].kind in ("text", "item") and not units[-1].text
+              and _is_code_block(blocks[i - 1]) and block[0].text.strip()[:1].islower()):
+            # "you could add / log /var/log/dpkg.log / to your dpkg.cfg.": one sentence.
+            units[-1] = replace(units[-1], end=produced.pop(0).end)
+        units.extend(produced)
+    if pending is not None:
+        units.append(pending)
+    return units
+
+
+def _indent(s: str) -> int:
+    return len(s) - len(s.lstrip())
+
+
+# --- outlines, tables of contents and code lines (plain text) --------------------------
+
+#: A numbered outline heading: "9.5.", "12.2.1", "A.3", "IV.", "Chapter 10.", "Appendix A.",
+#: followed by any space (a non-breaking one included).
+_OUTLINE = re.compile(
+    r"^(?P<indent>\s*)(?:(?P<word>Chapter|Appendix|Part)\s+)?"
+    r"(?P<num>(?:\d{1,3}|[A-Z])(?:\.\d{1,3})+\.?|\d{1,3}\.|[A-Z]\.|[IVXLC]{1,6}\.)"
+    r"\s+(?=\S)"
+)
+_OUTLINE_KEY = re.compile(
+    r"^\s*(?:(?:Chapter|Appendix|Part|Section|Table|Figure|Example)\s+)?"
+    r"((?:\d{1,3}|[A-Z]|[IVXLC]{1,6})(?:\.\d{1,3})*)\.?\s+(\S+(?:\s+\S+){0,2})"
+)
+_TOC_TITLE = re.compile(r"^\s*(?:table of contents|contents|list of (?:tables|figures|examples))"
+                        r"\s*:?\s*$", re.I)
+#: A line that reads as code: a shell prompt, a path, an option, braces, an assignment, a
+#: line continued with "\\" or ended with ";".
+_CODE_STRONG = re.compile(
+    r"^(?:[$#%]\s|[~.]?/[\w.-]|--?[A-Za-z0-9])|[{}]|\S=|=\S|\\$|;$|\s\|\s|&&|^<\w"
+)
+#: A lower-case word first, a few words, no sentence punctuation: a command ("dpkg -l",
+#: "make deb-pkg") or a term ("postrm") when it stands indented on its own.
+_CODE_WEAK = re.compile(r"^[a-z][\w.+:@/-]*(?:\s+\S+){0,7}$(?<![\w)\]][.,;!?])")
+
+
+def _outline_key(s: str) -> str | None:
+    match = _OUTLINE_KEY.match(s)
+    return f"{match.group(1)} {match.group(2).lower()}" if match else None
+
+
+def _outline_depth(match: re.Match[str]) -> int:
+    if match.group("word"):
+        return 1
+    return len(match.group("num").rstrip(".").split("."))
+
+
+def _is_outline_title(title: str, *, strict: bool) -> bool:
+    """Heading-shaped words after an outline number: not code, not a sentence; a question
+    may run over several sentences ("What is X? Why should I ...?")."""
+    if not any(ch.isalpha() for ch in title) or is_noise(title) or _is_code_line(title):
+        return False
+    if len(title) > 2 * MAX_HEADING_CHARS or title.endswith((".", ",", ";")):
+        return False
+    if strict and not (title[:1].isupper() or title[:1].isdigit() or title[:1] in "\"'`“‘("):
+        return False
+    return len(title.split()) <= (MAX_QUESTION_HEADING_WORDS * 2 if title.endswith("?")
+                                  else MAX_HEADING_WORDS)
+
+
+def _outline_heading(block: list[_Line]) -> tuple[_Unit, list[_Line]] | None:
+    """A heading numbered at two levels or more ("9.5. Can I ...?", "A.3 Foo") or led by
+    "Chapter"/"Appendix"/"Part", at the top of its block, with the lines it wraps onto, and
+    the rest of the block; ``None`` if the block does not open with one."""
+    first = block[0]
+    match = _OUTLINE.match(first.text)
+    if match is None or not ("." in match.group("num").rstrip(".") or match.group("word")):
+        return None
+    indent = len(match.group("indent"))
+    # The lines it may wrap onto: as indented, not numbered, each continuing a long line
+    # or starting in lower case, up to one that ends with "?" or ":".
+    parts = [" ".join(first.text[match.end():].split())]
+    for line in block[1:4]:
+        prev, nxt = block[len(parts) - 1].text.strip(), line.text.strip()
+        if (_indent(line.text) > indent or prev.endswith(("?", ":"))
+                or _OUTLINE.match(line.text) or _is_marker_line(line.text)
+                or not (nxt[:1].islower() or len(prev) >= 55)):
+            break
+        parts.append(" ".join(nxt.split()))
+    # "1.5 million people ..." is a sentence; "4.1. control" (a trailing dot) a heading.
+    strict = not (match.group("num").endswith(".") or match.group("word"))
+    for taken in range(len(parts), 0, -1):
+        title = " ".join(parts[:taken])
+        rest = block[taken:]
+        if not _is_outline_title(title, strict=strict):
+            continue
+        if rest and _indent(rest[0].text) <= indent:
+            continue  # a paragraph starting with a number, not a heading above its text
+        number = " ".join(first.text[: match.end()].split())
+        heading = _Unit("heading", f"{number} {title}", first.start, block[taken - 1].end,
+                        depth=_outline_depth(match))
+        return heading, rest
+    return None
+
+
+def _toc_blocks(blocks: list[list[_Line]]) -> set[int]:
+    """Indices of the blocks that form a table of contents (or a list of tables).
+
+    Such a block is mostly numbered entries, at least three, and either follows a "Table of
+    Contents" / "List of Tables" line (or another such block) or repeats at least three
+    headings that open later blocks.
+    """
+    later: dict[str, int] = {}  # outline key -> last block index opening with it
+    for i, block in enumerate(blocks):
+        key = _outline_key(block[0].text)
+        if key:
+            later[key] = i
+    found: set[int] = set()
+    for i, block in enumerate(blocks):
+        keys = [k for k in (_outline_key(ln.text) for ln in block) if k]
+        if len(keys) < 3 or not all(_OUTLINE.match(ln.text) or _OUTLINE_KEY.match(ln.text)
+                                    for ln in block[:1]):
+            continue
+        if len(keys) * 2 < len(block):
+            continue
+        titled = i > 0 and (i - 1 in found or (len(blocks[i - 1]) == 1
+                                              and _TOC_TITLE.match(blocks[i - 1][0].text)))
+        repeated = sum(later.get(k, -1) > i for k in keys)
+        if titled or repeated >= 3:
+            found.add(i)
+    return found
+
+
+def _is_code_line(s: str) -> bool:
+    """True for a line that reads as code, a command, a path or an option."""
+    s = s.strip()
+    return bool(s) and bool(_CODE_STRONG.search(s))
+
+
+def _is_code_block(block: list[_Line]) -> bool:
+    """An indented block of lines that read as commands, paths, options or code: kept
+    verbatim, never a heading. One line of a lower-case word or few ("dpkg -l", "postrm")
+    counts alone; several such lines need one that is clearly code."""
+    if not all(_indent(ln.text) for ln in block):
+        return False
+    strong = [_is_code_line(ln.text) for ln in block]
+    weak = [bool(_CODE_WEAK.match(ln.text.strip())) for ln in block]
+    if not all(a or b for a, b in zip(strong, weak, strict=True)):
+        return False
+    return len(block) == 1 or any(strong)
 
 
 _QA_QUESTION = re.compile(r"^\s*(?:Q|Question)\s*[:.]\s+(?=\S)", re.I)
@@ -386,7 +585,7 @@ def _is_numbered_heading(blocks: list[list[_Line]], i: int) -> bool:
     between blocks that are not list items: a numbered section heading, not a list."""
     block = blocks[i]
     line = block[0].text
-    marker = _NUMBERED.match(line)
+    marker = _NUMBERED.match(line) or _OUTLINE.match(line)
     if len(block) != 1 or marker is None or line[:1].isspace():
         return False
     if not _is_heading_text(line[marker.end():]):
@@ -410,7 +609,9 @@ def _split_fences(lines: list[_Line]) -> list[tuple[bool, list[_Line]]]:
     return [(is_code, seg) for is_code, seg in segments if seg]
 
 
-def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_Unit]:
+def _block_units(
+    block: list[_Line], text: str, *, markdown: bool, headings: bool = True
+) -> Iterator[_Unit]:
     if markdown:
         # ATX headings split a block wherever they stand; a setext heading is a line
         # underlined by "===" (level 1) or "---" (level 2); a thematic break is dropped.
@@ -454,6 +655,9 @@ def _block_units(block: list[_Line], text: str, *, markdown: bool) -> Iterator[_
     qa = _qa_units(block)
     if qa is not None:
         yield from qa
+        return
+    if not headings or _is_code_line(first.text) or _is_code_block(block[:1]):
+        yield from _content_units(block, text, markdown=False)
         return
     if len(block) == 1:
         if _is_heading_text(first.text) and not is_noise(first.text):
@@ -715,6 +919,8 @@ def _html_units(source: str) -> list[_Unit]:
 
 
 def _heading_shape(unit: _Unit) -> str:
+    if unit.depth > 0:
+        return f"o{unit.depth}"
     if unit.level > 0:
         return f"h{unit.level}"
     if unit.level < 0:
@@ -732,7 +938,19 @@ def _nest(stack: list[tuple[str, str]], unit: _Unit, after_heading: bool) -> Non
     one or an FAQ question is its child; any other starts a new top-level section.
     """
     shape = _heading_shape(unit)
-    if unit.level > 0:
+    if unit.depth > 0:
+        # Outline numbers: a sibling closes the open heading of its depth or deeper; a
+        # deeper one nests under the nearest shallower one.
+        depths = [int(s[1:]) if s[:1] == "o" else 0 for s, _ in stack]
+        deeper = [i for i, d in enumerate(depths) if d >= unit.depth]
+        shallower = [i for i, d in enumerate(depths) if 0 < d < unit.depth]
+        if deeper:
+            del stack[deeper[0]:]
+        elif shallower:
+            del stack[shallower[-1] + 1:]
+        elif not after_heading:
+            stack.clear()
+    elif unit.level > 0:
         while stack and stack[-1][0].startswith("h") and int(stack[-1][0][1:]) >= unit.level:
             stack.pop()
     else:
@@ -779,7 +997,25 @@ def _assemble(units: list[_Unit], document: Document) -> list[Passage]:
                     Passage(text, section, document.name, group[0][0], group[-1][1], parents),
                     unit.kind == "item",
                 ))
+    if document.format == "text":
+        passages = _without_heading_echoes(passages)
     return _with_list_context(passages)
+
+
+def _bare(text: str) -> str:
+    return " ".join(re.sub(r"[\W_]+", " ", _OUTLINE.sub("", text)).lower().split())
+
+
+def _without_heading_echoes(
+    passages: list[tuple[Passage, bool]]
+) -> list[tuple[Passage, bool]]:
+    """The passages less those that only repeat their section's heading (a heading line the
+    layout rules took for text), when the section has other text to answer with."""
+    echoes = {i for i, (p, _) in enumerate(passages) if _bare(p.text) == _bare(p.section)}
+    kept_sections = {(p.section, p.parents) for i, (p, _) in enumerate(passages)
+                     if i not in echoes}
+    return [(p, item) for i, (p, item) in enumerate(passages)
+            if i not in echoes or (p.section, p.parents) not in kept_sections]
 
 
 def _with_list_context(passages: list[tuple[Passage, bool]]) -> list[Passage]:
