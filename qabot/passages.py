@@ -504,28 +504,34 @@ def _outline_heading(block: list[_Line]) -> tuple[_Unit, list[_Line]] | None:
 def _toc_blocks(blocks: list[list[_Line]]) -> set[int]:
     """Indices of the blocks that form a table of contents (or a list of tables).
 
-    Such a block is mostly numbered entries, at least three, and either follows a "Table of
-    Contents" / "List of Tables" line (or another such block) or repeats at least three
+    A table of contents is a run of blocks of numbered entries ("2.1. Versions", one a
+    line, maybe wrapped, maybe a blank line between entries), at least three entries, that
+    follows a "Table of Contents" / "List of Tables" line or repeats at least three
     headings that open later blocks.
     """
-    later: dict[str, int] = {}  # outline key -> last block index opening with it
+    keys = [[k for k in (_outline_key(ln.text) for ln in block) if k] for block in blocks]
+    last: dict[str, int] = {}  # outline key -> last block index opening with it
     for i, block in enumerate(blocks):
         key = _outline_key(block[0].text)
         if key:
-            later[key] = i
+            last[key] = i
+    entry = [bool(k) and _outline_key(b[0].text) is not None and 2 * len(k) >= len(b)
+             for k, b in zip(keys, blocks, strict=True)]
     found: set[int] = set()
-    for i, block in enumerate(blocks):
-        keys = [k for k in (_outline_key(ln.text) for ln in block) if k]
-        if len(keys) < 3 or not all(_OUTLINE.match(ln.text) or _OUTLINE_KEY.match(ln.text)
-                                    for ln in block[:1]):
+    i = 0
+    while i < len(blocks):
+        if not entry[i]:
+            i += 1
             continue
-        if len(keys) * 2 < len(block):
-            continue
-        titled = i > 0 and (i - 1 in found or (len(blocks[i - 1]) == 1
-                                              and _TOC_TITLE.match(blocks[i - 1][0].text)))
-        repeated = sum(later.get(k, -1) > i for k in keys)
-        if titled or repeated >= 3:
-            found.add(i)
+        j, run = i, []
+        # The run ends where the entries start over: the first heading of the body.
+        while j < len(blocks) and entry[j] and not set(keys[j]) & set(run):
+            run += keys[j]
+            j += 1
+        titled = i > 0 and len(blocks[i - 1]) == 1 and bool(_TOC_TITLE.match(blocks[i - 1][0].text))
+        if len(run) >= 3 and (titled or sum(last.get(k, -1) >= j for k in run) >= 3):
+            found.update(range(i, j))
+        i = j
     return found
 
 
