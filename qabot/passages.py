@@ -450,7 +450,8 @@ def _outline_key(s: str) -> str | None:
 def _outline_depth(match: re.Match[str]) -> int:
     if match.group("word"):
         return 1
-    return len(match.group("num").rstrip(".").split("."))
+    parts = match.group("num").rstrip(".").split(".")
+    return len(parts) - (len(parts) == 2 and parts[1] == "0")  # "3.0" opens chapter 3
 
 
 def _is_outline_title(title: str, *, strict: bool) -> bool:
@@ -480,9 +481,10 @@ def _outline_heading(block: list[_Line]) -> tuple[_Unit, list[_Line]] | None:
     parts = [" ".join(first.text[match.end():].split())]
     for line in block[1:4]:
         prev, nxt = block[len(parts) - 1].text.strip(), line.text.strip()
-        if (_indent(line.text) > indent or prev.endswith(("?", ":"))
+        if (prev.endswith(("?", ":"))
                 or _OUTLINE.match(line.text) or _is_marker_line(line.text)
-                or not (nxt[:1].islower() or len(prev) >= 55)):
+                or not (nxt[:1].islower() or len(prev) >= 55
+                        or _indent(line.text) > indent)):
             break
         parts.append(" ".join(nxt.split()))
     # "1.5 million people ..." is a sentence; "4.1. control" (a trailing dot) a heading.
@@ -492,6 +494,8 @@ def _outline_heading(block: list[_Line]) -> tuple[_Unit, list[_Line]] | None:
         rest = block[taken:]
         if not _is_outline_title(title, strict=strict):
             continue
+        if rest and any(_indent(ln.text) > indent for ln in block[1:taken]):
+            continue  # an indented wrap ("1.2.4<TAB>Why ...\n<TAB>README?") ends its block
         if rest and _indent(rest[0].text) <= indent:
             continue  # a paragraph starting with a number, not a heading above its text
         number = " ".join(first.text[: match.end()].split())
