@@ -679,6 +679,11 @@ def _block_units(
             yield from _content_units(block[1:], text, markdown=False)
             return
         second = block[1].text.strip()
+        if not _indent(first.text) and all(_indent(ln.text) for ln in block[1:]):
+            # "NAME" / "DESCRIPTION" above its indented text, as a man page sets them.
+            yield _Unit("heading", " ".join(first.text.split()), first.start, first.end)
+            yield from _content_units(block[1:], text, markdown=False)
+            return
         if (
             _is_marker_line(block[1].text)
             or len(first.text.strip()) < 0.6 * len(second)
