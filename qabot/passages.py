@@ -362,7 +362,7 @@ def _plain_units(text: str) -> list[_Unit]:
     depth = 0  # of the last numbered heading
     pending: _Unit | None = None  # a code run waiting for the description it names
     for i, block in enumerate(blocks):
-        if i in toc:
+        if i in toc or (i + 1 in toc and len(block) == 1 and _TOC_TITLE.match(block[0].text)):
             continue
         outline = outlines[i]
         if outline is not None:
@@ -370,7 +370,7 @@ def _plain_units(text: str) -> list[_Unit]:
             units.append(heading)
             depth = heading.depth
             produced = list(_block_units(rest, text, markdown=False)) if rest else []
-        elif _is_numbered_heading(blocks, i):
+        elif _is_numbered_heading(blocks, i, after_toc=i - 1 in toc):
             line = block[0]
             units.append(_Unit("heading", " ".join(line.text.split()), line.start, line.end,
                                depth=1))
@@ -430,16 +430,22 @@ _OUTLINE_KEY = re.compile(
     r"^\s*(?:(?:Chapter|Appendix|Part|Section|Table|Figure|Example)\s+)?"
     r"((?:\d{1,3}|[A-Z]|[IVXLC]{1,6})(?:\.\d{1,3})*)\.?\s+(\S+(?:\s+\S+){0,2})"
 )
+_CHAPTER = re.compile(r"^\s*(?:Chapter|Appendix|Part)\s")
 _TOC_TITLE = re.compile(r"^\s*(?:table of contents|contents|list of (?:tables|figures|examples))"
                         r"\s*:?\s*$", re.I)
 #: A line that reads as code: a shell prompt, a path, an option, braces, an assignment, a
 #: line continued with "\\" or ended with ";".
 _CODE_STRONG = re.compile(
-    r"^(?:[$#%]\s|[~.]?/[\w.-]|--?[A-Za-z0-9])|[{}]|\S=|=\S|\\$|;$|\s\|\s|&&|^<\w"
+    r"^(?:[$#%]\s|[~.]?/[\w.-]|--?[A-Za-z0-9])|[{}]|\S=|=\S|\\$|;$|\s\|\s|&&|^<\w|"
+    r"^[a-z][\w.+-]*\s+\w+://"
 )
 #: A lower-case word first, a few words, no sentence punctuation: a command ("dpkg -l",
 #: "make deb-pkg") or a term ("postrm") when it stands indented on its own.
 _CODE_WEAK = re.compile(r"^[a-z][\w.+:@/-]*(?:\s+\S+){0,7}$(?<![\w)\]][.,;!?])")
+
+
+#: A field of an RFC 822 style stanza, as in debian/control: "Build-Depends: debhelper".
+_FIELD = re.compile(r"^[A-Z][\w-]*:\s+\S(?:.*[^.!?])?$")
 
 
 def _outline_key(s: str) -> str | None:
@@ -509,9 +515,9 @@ def _toc_blocks(blocks: list[list[_Line]]) -> set[int]:
     """Indices of the blocks that form a table of contents (or a list of tables).
 
     A table of contents is a run of blocks of numbered entries ("2.1. Versions", one a
-    line, maybe wrapped, maybe a blank line between entries), at least three entries, that
-    follows a "Table of Contents" / "List of Tables" line or repeats at least three
-    headings that open later blocks.
+    line, maybe wrapped, maybe a blank line between entries) that follows a "Table of
+    Contents" / "List of Tables" line, or else that repeats at least three headings that
+    open later blocks.
     """
     keys = [[k for k in (_outline_key(ln.text) for ln in block) if k] for block in blocks]
     last: dict[str, int] = {}  # outline key -> last block index opening with it
@@ -528,12 +534,13 @@ def _toc_blocks(blocks: list[list[_Line]]) -> set[int]:
             i += 1
             continue
         j, run = i, []
-        # The run ends where the entries start over: the first heading of the body.
-        while j < len(blocks) and entry[j] and not set(keys[j]) & set(run):
+        # The run ends where the entries start over or a chapter opens: the body.
+        while (j < len(blocks) and entry[j] and not set(keys[j]) & set(run)
+               and not (run and _CHAPTER.match(blocks[j][0].text))):
             run += keys[j]
             j += 1
         titled = i > 0 and len(blocks[i - 1]) == 1 and bool(_TOC_TITLE.match(blocks[i - 1][0].text))
-        if len(run) >= 3 and (titled or sum(last.get(k, -1) >= j for k in run) >= 3):
+        if titled or (len(run) >= 3 and sum(last.get(k, -1) >= j for k in run) >= 3):
             found.update(range(i, j))
         i = j
     return found
@@ -547,15 +554,17 @@ def _is_code_line(s: str) -> bool:
 
 def _is_code_block(block: list[_Line]) -> bool:
     """An indented block of lines that read as commands, paths, options or code: kept
-    verbatim, never a heading. One line of a lower-case word or few ("dpkg -l", "postrm")
-    counts alone; several such lines need one that is clearly code."""
+    verbatim, never a heading: each line clearly code, or a lower-case word or few with no
+    sentence punctuation ("dpkg -l", "make deb-pkg", "postrm")."""
     if not all(_indent(ln.text) for ln in block):
         return False
+    if len(block) > 1 and all(_FIELD.match(ln.text.strip()) for ln in block):
+        return True  # "Tests: fred bill" / "Restrictions: needs-root": a control stanza
     strong = [_is_code_line(ln.text) for ln in block]
     weak = [bool(_CODE_WEAK.match(ln.text.strip())) for ln in block]
     if not all(a or b for a, b in zip(strong, weak, strict=True)):
         return False
-    return len(block) == 1 or any(strong)
+    return True
 
 
 _QA_QUESTION = re.compile(r"^\s*(?:Q|Question)\s*[:.]\s+(?=\S)", re.I)
@@ -590,7 +599,7 @@ def _qa_units(block: list[_Line]) -> list[_Unit] | None:
     return units
 
 
-def _is_numbered_heading(blocks: list[list[_Line]], i: int) -> bool:
+def _is_numbered_heading(blocks: list[list[_Line]], i: int, *, after_toc: bool = False) -> bool:
     """A numbered line standing alone, unindented and heading-shaped ("2. How to Apply"),
     between blocks that are not list items: a numbered section heading, not a list."""
     block = blocks[i]
@@ -600,7 +609,7 @@ def _is_numbered_heading(blocks: list[list[_Line]], i: int) -> bool:
         return False
     if not _is_heading_text(line[marker.end():]):
         return False
-    before = blocks[i - 1][0].text if i > 0 else ""
+    before = blocks[i - 1][0].text if i > 0 and not after_toc else ""
     after = blocks[i + 1][0].text if i + 1 < len(blocks) else None
     return after is not None and not _is_marker_line(before) and not _is_marker_line(after)
 

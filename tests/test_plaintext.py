@@ -1,0 +1,212 @@
+"""The plain-text reader on real documents from Debian packages (qabot.passages).
+
+The documents are in ``tests/data/plaintext/`` (sources, versions, licences and cuts in its
+SOURCES.md): DocBook exported to text (numbered outlines with non-breaking spaces, wrapped
+headings, tables of contents, command lines inside answers), a man page, specifications and
+READMEs. Each is checked for its structure: the headings a reader sees in it, how they
+nest, that no command line became a heading, that no passage only repeats its heading, that
+the table of contents is not indexed, and that every passage lies inside its span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from qabot.documents import Document, load_document
+from qabot.passages import Passage, split_document
+
+DATA = Path(__file__).resolve().parent / "data" / "plaintext"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a reader of the document sees in it."""
+
+    headings: tuple[str, ...]
+    #: (heading, one of its parents)
+    nested: tuple[tuple[str, str], ...] = ()
+    #: (text that opens the table of contents, text that opens the body after it)
+    toc: tuple[str, str] | None = None
+    #: (a code or command line, a phrase of the passage it must stand in)
+    code: tuple[tuple[str, str], ...] = ()
+
+
+DOCUMENTS = {
+    "debian-faq.txt": Expected(
+        headings=(
+            "Chapter 3. Choosing a Debian distribution",
+            "1.1. What is this FAQ?",
+            "1.5. What is the difference between Debian GNU/Linux and other Linux "
+            "distributions? Why should I choose Debian over some other distribution?",
+            "3.1.3. The stable distributions really contains outdated packages. Just look at "
+            "Kde, Gnome, Xorg or even the kernel. They are very old. Why is it so?",
+            "3.2.3. I'm using Knoppix/LMDE/Ubuntu/... and now I want to use Debian. How do I "
+            "migrate?",
+        ),
+        nested=(
+            ("3.1.3. The stable distributions really contains outdated packages. Just look at "
+             "Kde, Gnome, Xorg or even the kernel. They are very old. Why is it so?",
+             "3.1. Which Debian distribution (stable/testing/unstable) is better for me?"),
+            ("3.1. Which Debian distribution (stable/testing/unstable) is better for me?",
+             "Chapter 3. Choosing a Debian distribution"),
+            ("2.3. Where/how can I get the Debian installation images?",
+             "Chapter 2. Getting and installing Debian GNU/Linux"),
+        ),
+        toc=("Table of Contents", "Chapter\u00a01."),
+    ),
+    "debian-reference-ch2.txt": Expected(
+        headings=("Chapter 2. Debian package management", "2.1.4. Debian archive basics",
+                  "2.2.3. Interactive use of aptitude"),
+        nested=(("2.1.4. Debian archive basics", "2.1. Debian package management prerequisites"),
+                ("2.1.4. Debian archive basics", "Chapter 2. Debian package management")),
+        code=(("deb http://deb.debian.org/debian/ bullseye main", "the archive is specified in"),),
+    ),
+    "maint-guide.txt": Expected(
+        headings=("Chapter 1. Getting started The Right Way", "1.1. Social dynamics of Debian",
+                  "2.7. Setting up dh_make", "3.1. Setting up quilt"),
+        nested=(("3.1. Setting up quilt", "Chapter 3. Modifying the source"),),
+        toc=("Table of Contents", "Chapter\u00a01."),
+    ),
+    "constitution.txt": Expected(
+        headings=("1. Introduction", "2.1. General rules", "4.2. Procedure",
+                  "9.3. Trusted organisations", "A.2. Withdrawing ballot options"),
+        nested=(("2.1. General rules", "2. Decision-making bodies and individuals"),
+                ("9.3. Trusted organisations", "9. Assets held in trust for Debian")),
+    ),
+    "copyright-format-1.0.txt": Expected(
+        headings=("1. Introduction", "4.1. Single-line values", "5.2.1. Example files stanzas",
+                  "6.2. Upstream-Name", "7.1.1. Public domain"),
+        nested=(("5.2.1. Example files stanzas", "5.2. Files stanza (repeatable)"),
+                ("5.2.1. Example files stanzas", "5. Stanzas")),
+        toc=("Table of Contents", "1.\u00a0Introduction"),
+    ),
+    "debconf_specification.txt": Expected(
+        headings=("3. Templates", "3.1. Template information",
+                  "5. Communication with the frontend"),
+        nested=(("3.1. Template information", "3. Templates"),),
+        toc=("Table of Contents", "1.\u00a0 Introduction"),
+    ),
+    "perl-policy.txt": Expected(
+        headings=("Chapter 1. About this document", "2.1. Versions", "4.1. Vendor Directories",
+                  "4.4.2. Binary and Other Architecture Dependent Modules"),
+        nested=(("4.4.2. Binary and Other Architecture Dependent Modules",
+                 "4.4. Module Dependencies"),
+                ("2.1. Versions", "Chapter 2. Perl Packaging")),
+        toc=("Table of Contents", "Chapter\u00a01."),
+    ),
+    "menu-policy.txt": Expected(
+        headings=("Chapter 1. About this document", "2.1. Preferred menu structure"),
+        nested=(("2.1. Preferred menu structure", "Chapter 2. Menu Structure"),),
+        toc=("Table of Contents", "Chapter\u00a01."),
+    ),
+    "apt-get.8.txt": Expected(
+        headings=("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES", "BUGS"),
+        code=(("-d, --download-only", "Download only; package files are only retrieved"),),
+    ),
+    "autopkgtest.txt": Expected(
+        headings=("Autopkgtest - Defining tests for Debian packages",),
+        code=(("Tests: fred bill bongo", "RFC822-style stanzas"),),
+    ),
+    "social-contract.txt": Expected(
+        headings=('"Social Contract" with the Free Software Community',
+                  "The Debian Free Software Guidelines (DFSG)"),
+    ),
+}
+
+#: What no heading may be: a shell prompt, a path, an option, code, or a command line of a
+#: tool these documents discuss.
+_COMMAND = re.compile(
+    r"^(?:[$#]\s|[~.]?/\w|--?\w)|\s/\w|[{}]|\w=|=\w|"
+    r"^(?:sudo|apt|apt-get|apt-cache|aptitude|dpkg|dpkg-\w+|make|debuild|dh_make|quilt|gpg)\s+"
+    r"(?:-|install|remove|purge|update|upgrade|source|build-dep|show|search|deb-pkg)"
+)
+_NUMBER = re.compile(r"^(?:(?:Chapter|Appendix)\s+)?(?:\d+(?:\.\d+)*\.?|[A-Z](?:\.\d+)*\.)\s+")
+
+
+def _bare(text: str) -> str:
+    return " ".join(re.sub(r"[\W_]+", " ", _NUMBER.sub("", text)).lower().split())
+
+
+@pytest.fixture(scope="module", params=sorted(DOCUMENTS))
+def read(request: pytest.FixtureRequest) -> tuple[Document, list[Passage], Expected]:
+    document = load_document(DATA / request.param)
+    return document, split_document(document), DOCUMENTS[request.param]
+
+
+def test_the_test_bed_is_ten_documents_or_more_each_under_60_kb() -> None:
+    files = sorted(DATA.glob("*.txt"))
+    assert {f.name for f in files} == set(DOCUMENTS)
+    assert len(files) >= 10
+    assert all(f.stat().st_size <= 60_000 for f in files)
+    sources = (DATA / "SOURCES.md").read_text(encoding="utf-8")
+    assert all(f.name in sources for f in files)
+
+
+def test_expected_headings_are_found(read: tuple[Document, list[Passage], Expected]) -> None:
+    _, passages, expected = read
+    headings = {p.section for p in passages} | {h for p in passages for h in p.parents}
+    missing = [h for h in expected.headings if h not in headings]
+    assert not missing, sorted(headings)
+
+
+def test_numbered_headings_nest_by_depth(
+    read: tuple[Document, list[Passage], Expected]
+) -> None:
+    _, passages, expected = read
+    for heading, parent in expected.nested:
+        under = [p for p in passages if p.section == heading]
+        assert under, heading
+        assert all(parent in p.parents for p in under), (heading, under[0].parents)
+
+
+def test_no_command_line_is_a_heading(read: tuple[Document, list[Passage], Expected]) -> None:
+    _, passages, _ = read
+    headings = {p.section for p in passages} | {h for p in passages for h in p.parents}
+    assert not [h for h in headings if _COMMAND.search(_NUMBER.sub("", h))]
+
+
+def test_no_passage_only_repeats_its_heading(
+    read: tuple[Document, list[Passage], Expected]
+) -> None:
+    _, passages, _ = read
+    assert not [p for p in passages if _bare(p.text) == _bare(p.section)]
+
+
+def test_every_passage_lies_inside_its_span(
+    read: tuple[Document, list[Passage], Expected]
+) -> None:
+    document, passages, _ = read
+    for p in passages:
+        assert 0 <= p.start < p.end <= len(document.text), p
+        region = " ".join(document.text[p.start:p.end].split())
+        first, last = p.text.split()[0], p.text.split()[-1]
+        assert first in region and last in region, (p.text[:80], region[:80])
+
+
+def test_the_table_of_contents_is_not_indexed(
+    read: tuple[Document, list[Passage], Expected]
+) -> None:
+    document, passages, expected = read
+    if expected.toc is None:
+        pytest.skip("no table of contents")
+    title, body = expected.toc
+    start = document.text.index(title)
+    end = document.text.index(body, start)
+    assert not [p for p in passages if start <= p.start < end]
+    # Each heading is read once: from the body, not again from the contents.
+    sections = [p.section for p in passages]
+    assert all(sections.index(h) >= 0 for h in expected.headings)
+
+
+def test_code_stands_with_the_text_that_introduces_it(
+    read: tuple[Document, list[Passage], Expected]
+) -> None:
+    _, passages, expected = read
+    for code, phrase in expected.code:
+        holding = [p for p in passages if code in p.text]
+        assert holding, code
+        assert any(phrase in p.text for p in holding), holding[0].text
