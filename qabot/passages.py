@@ -13,6 +13,23 @@ Rules for plain text (blocks are runs of non-blank lines):
   when what follows is clearly longer or a list.
 * **Numbered headings**: a numbered line standing alone, unindented and heading-shaped
   ("2. How to Apply"), between blocks that are not list items, is a heading.
+* **Outlines**: a line opening its block with a number of two levels or more ("9.5.",
+  "12.2.1", "A.3", "3.0") or led by "Chapter", "Appendix" or "Part", then any space (a
+  non-breaking one too), and heading-shaped words, is a heading, with the lines it wraps
+  onto; numbered headings nest by depth ("2.1." under "2.", "Chapter 2." at depth 1). In
+  a document with such headings, an indented line is body text, never a heading, and an
+  unnumbered heading sits inside the numbered section above it.
+* **Tables of contents** (numbered entries after a "Table of Contents" or "List of
+  Tables" line, or repeating at least three later headings) are skipped.
+* **Code**: an indented block of lines that read as commands, paths, options or code
+  ("dpkg -l", "/etc/modules", "--download-only", braces, "key=value", a control-file
+  field) is never a heading; it joins the paragraph that introduces it (and a lower-case
+  line finishing that sentence), or the more indented description below it when it names
+  a term ("postrm").
+* **A line that only repeats its section's heading** is not a passage when the section
+  has other text.
+* **Man pages**: an unindented line above indented lines in one block ("DESCRIPTION") is
+  a heading.
 * **FAQ entries** ``+ Question? >`` are headings named by the question; the answer
   paragraph that follows is a passage under it. So is a block written ``Q: ...?`` then
   ``A: ...`` (or ``Question:`` / ``Answer:``).
@@ -38,6 +55,8 @@ Rules for plain text (blocks are runs of non-blank lines):
   cut the same way at ``MAX_SECTION_CHARS``, with "…".
 
 A passage's ``section`` is the nearest heading above it, else the document's title.
+Unicode spaces (no-break, em, thin ...) count as spaces throughout: Python's ``str.split``,
+``str.strip`` and ``\\s`` treat them so.
 """
 
 from __future__ import annotations
@@ -391,8 +410,11 @@ def _plain_units(text: str) -> list[_Unit]:
                 units.append(code)
             continue
         else:
-            produced = list(_block_units(block, text, markdown=False,
-                                         headings=not (outlined and _indent(block[0].text))))
+            # An indented line right above code introduces it ("To list them, type").
+            intro = i + 1 < len(blocks) and _is_code_block(blocks[i + 1])
+            produced = list(_block_units(
+                block, text, markdown=False,
+                headings=not ((outlined or intro) and _indent(block[0].text))))
             if outlined:
                 produced = [replace(u, depth=depth + 1) if u.kind == "heading" and u.level == 0
                             else u for u in produced]

@@ -1161,3 +1161,132 @@ def test_a_reply_is_bounded_whatever_the_document() -> None:
     bot = QABot.from_documents([Document("big.txt", "Big", words, "text")])
     reply = bot.ask("ferry7 harbour", 10).to_dict()
     assert len(json.dumps(reply)) < 12 * 1024
+
+
+# --- plain text: outlines, contents, code lines, Unicode spaces (issue 14) --------------
+
+NBSP = "\u00a0"
+OUTLINE_DOC = f"""Kettle Manual
+
+Table of Contents
+
+1. Using a kettle
+    1.1. How full should a kettle be?
+    1.2. Can I boil milk in a kettle, or will it burn onto the
+    element?
+2. Cleaning
+
+Chapter{NBSP}1.{NBSP}Using a kettle
+
+1.1.{NBSP}How full should a kettle be?
+
+    Fill it above the minimum mark and below the maximum mark.
+{NBSP}{NBSP}{NBSP} Never run it empty.
+
+1.2.{NBSP}Can I boil milk in a kettle, or will it burn onto the
+element?
+
+    No. Milk burns onto the element and ruins the kettle.
+
+Chapter{NBSP}2.{NBSP}Cleaning
+
+2.1.{NBSP}Descaling
+
+    To descale it, boil a mix of vinegar and water, then run
+
+    descale --vinegar /usr/share/kettle
+
+    to rinse the scale away.
+
+2.1.1.{NBSP}Daily care
+
+    Empty the kettle after use.
+"""
+
+
+def test_outline_headings_nest_by_depth_after_any_space(make_doc) -> None:
+    passages = split(make_doc(OUTLINE_DOC))
+    placed = {p.text: (p.parents, p.section) for p in passages}
+    assert placed["Empty the kettle after use."] == (
+        ("Chapter 2. Cleaning", "2.1. Descaling"), "2.1.1. Daily care")
+    assert placed["No. Milk burns onto the element and ruins the kettle."] == (
+        ("Chapter 1. Using a kettle",),
+        "1.2. Can I boil milk in a kettle, or will it burn onto the element?")
+
+
+def test_a_table_of_contents_is_neither_passages_nor_headings(make_doc) -> None:
+    doc = make_doc(OUTLINE_DOC)
+    passages = split(doc)
+    body = doc.text.index(f"Chapter{NBSP}1.")
+    assert all(p.start >= body for p in passages)
+    assert "Kettle Manual" not in {p.section for p in passages}  # no text above the body
+
+
+def test_wrapped_paragraphs_indented_with_unicode_spaces_are_joined(make_doc) -> None:
+    passages = split(make_doc(OUTLINE_DOC))
+    assert ("Fill it above the minimum mark and below the maximum mark. Never run it empty."
+            in texts(passages))
+
+
+def test_a_command_line_is_kept_with_the_sentence_it_stands_in(make_doc) -> None:
+    passages = split(make_doc(OUTLINE_DOC))
+    [passage] = [p for p in passages if "descale --vinegar" in p.text]
+    assert passage.section == "2.1. Descaling"
+    assert passage.text == ("To descale it, boil a mix of vinegar and water, then run "
+                            "descale --vinegar /usr/share/kettle to rinse the scale away.")
+
+
+@pytest.mark.parametrize("line", [
+    "dpkg -l", "apt-get install foo", "/etc/modules", "make deb-pkg",
+    "log /var/log/dpkg.log", "CFLAGS=-O2", "--download-only", "server {", "postrm",
+])
+def test_indented_code_lines_are_never_headings(make_doc, line: str) -> None:
+    doc = make_doc("Guide\n\nInstalling\n\n    To list what is installed, type\n\n"
+                   f"    {line}\n\n    and read the list it prints on the screen.\n")
+    passages = split(doc)
+    assert {p.section for p in passages} == {"Installing"}
+    assert line in passages[0].text
+
+
+def test_a_term_above_its_indented_description_stays_with_it(make_doc) -> None:
+    doc = make_doc("Scripts\n\n    The individual files are:\n\n    postrm\n\n"
+                   "        This script removes what the package created.\n")
+    passages = split(doc)
+    assert "postrm This script removes what the package created." in texts(passages)
+    assert {p.section for p in passages} == {"Scripts"}
+
+
+@pytest.mark.parametrize(("number", "depth"), [
+    ("A.3", 2), ("IV.", 1), ("12.2.1", 3), ("Appendix A.", 1), ("3.0", 1),
+])
+def test_outline_numbers_of_every_kind(make_doc, number: str, depth: int) -> None:
+    doc = make_doc(f"Title\n\n{number} Hardware Support\n\n    Most hardware works.\n")
+    [passage] = split(doc)
+    assert passage.section == f"{number} Hardware Support"
+
+
+@pytest.mark.parametrize("paragraph", [
+    "1.5 million people use it every day, according to the survey.",
+    "2.0 was the release that changed everything about it\nand is still used.",
+])
+def test_a_paragraph_opening_with_a_decimal_is_not_a_heading(make_doc, paragraph: str) -> None:
+    passages = split(make_doc(f"Title\n\n{paragraph}\n\nMore text follows here.\n"))
+    assert {p.section for p in passages} == {"Title"}
+
+
+def test_a_heading_line_read_as_text_is_not_a_passage_of_its_section(make_doc) -> None:
+    doc = make_doc("Guide\n\n"
+                   "3.1. Which release is best for me?\n\n"
+                   "    Stable, for most people.\n\n"
+                   "    3.1. Which release is best for me?\n")
+    passages = split(doc)
+    assert texts(passages) == ["Stable, for most people."]
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\u2009", "\u202f", "\u3000"])
+def test_unicode_spaces_count_as_spaces_for_layout(make_doc, space: str) -> None:
+    doc = make_doc(f"Title\n\n4.2.{space}Hardware Support\n\n{space * 4}Most hardware works,\n"
+                   f"{space * 4}and the rest is listed below.\n")
+    [passage] = split(doc)
+    assert passage.section == "4.2. Hardware Support"
+    assert passage.text == "Most hardware works, and the rest is listed below."
