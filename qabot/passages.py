@@ -491,7 +491,8 @@ def _is_outline_title(title: str, *, strict: bool) -> bool:
         return False
     if strict and not (title[:1].isupper() or title[:1].isdigit() or title[:1] in "\"'`“‘("):
         return False
-    return len(title.split()) <= (MAX_QUESTION_HEADING_WORDS * 2 if title.endswith("?")
+    # A question may be followed by a remark: "... contain symlinks? I thought ... `stable'!"
+    return len(title.split()) <= (MAX_QUESTION_HEADING_WORDS * 2 if "?" in title
                                   else MAX_HEADING_WORDS)
 
 
