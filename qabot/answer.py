@@ -7,7 +7,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -446,28 +446,25 @@ def _has_numbers(passage: Passage, numbers: list[str]) -> bool:
     return all(re.search(rf"(?<!\d){n}(?!\d)", text) for n in numbers)
 
 
-def _distinct(hits: list[Hit]) -> list[Hit]:
-    """The hits, best first, keeping one per shown answer (a list's items share one)."""
+def _first_per(hits: list[Hit], key: Callable[[Passage], tuple[str, str]]) -> list[Hit]:
+    """The hits, best first, keeping the first of each ``key(passage)``."""
     seen: set[tuple[str, str]] = set()
     out = []
     for hit in hits:
-        key = (hit.passage.document, hit.passage.shown)
-        if key not in seen:
-            seen.add(key)
+        if key(hit.passage) not in seen:
+            seen.add(key(hit.passage))
             out.append(hit)
     return out
+
+
+def _distinct(hits: list[Hit]) -> list[Hit]:
+    """The hits, best first, keeping one per shown answer (a list's items share one)."""
+    return _first_per(hits, lambda p: (p.document, p.shown))
 
 
 def _one_per_section(hits: list[Hit]) -> list[Hit]:
     """The hits, best first, keeping the first of each section of each document."""
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for hit in hits:
-        key = (hit.passage.document, hit.passage.section)
-        if key not in seen:
-            seen.add(key)
-            out.append(hit)
-    return out
+    return _first_per(hits, lambda p: (p.document, p.section))
 
 
 
