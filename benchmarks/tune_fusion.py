@@ -70,9 +70,7 @@ def cases(bot: QABot, items: tuple[GoldItem, ...]) -> list[Case]:
         if best is None:
             out.append(Case(item, False))
             continue
-        covered = bot.index.coverage(query, best.position) >= answer_mod.MIN_COVERAGE and (
-            bot.index.coverage(answer_mod._without_numbers(query), best.position) > 0
-            or answer_mod._headings_name(best.passage, numbers))
+        covered = bot._covers(query, numbers, best)
         semantic = scores.semantic
         margin = (float(semantic[best.position] - np.median(semantic))
                   if semantic is not None else -1.0)

@@ -302,7 +302,7 @@ class QABot:
         # A number in the question ("in 2018") must be in the answer: the best passage
         # that has every one of them is the candidate, however far down it ranks.
         best = next((h for h in hits if _has_numbers(h.passage, numbers)), None)
-        if best is None or not self._answers(query, best, scores.semantic):
+        if best is None or not self._answers(query, numbers, best, scores.semantic):
             nearest = self._section_hits(scores.fused, top_k)
             return Answer(question, False, None, None, None, hits[0].score, None,
                           tuple(self._alternative(h) for h in nearest), NOT_FOUND_MESSAGE)
@@ -313,27 +313,39 @@ class QABot:
                       tuple(self._alternative(h) for h in others), None,
                       self.passage_ids[best.position])
 
-    def _answers(self, query: str, best: Hit, semantic: np.ndarray | None) -> bool:
+    def _answers(self, query: str, numbers: list[str], best: Hit,
+                 semantic: np.ndarray | None) -> bool:
         """Whether the best passage is good enough to be offered as the answer."""
         if best.score < self.threshold:
             return False
-        # Numbers count towards coverage, but cannot be all of it unless a heading above the
-        # passage names them (a section about "the 1990s"): a year shared with a
-        # bibliography entry does not make it the answer to an unrelated question.
-        if self.index.coverage(query, best.position) >= MIN_COVERAGE and (
-                self.index.coverage(_without_numbers(query), best.position) > 0
-                or _headings_name(best.passage, _NUMBER.findall(query))):
+        if self._covers(query, numbers, best):
             return True
         margin = SEMANTIC_MARGIN.get(self.encoder)
         return (semantic is not None and margin is not None and len(semantic) > 1
                 and semantic[best.position] - float(np.median(semantic)) >= margin)
 
+    def _covers(self, query: str, numbers: list[str], best: Hit) -> bool:
+        """Whether the passage holds enough of the question's words. Numbers count towards
+        coverage, but cannot be all of it unless a heading above the passage names them
+        (a section about "the 1990s"): a year shared with a bibliography entry does not
+        make it the answer to an unrelated question."""
+        p = best.passage
+        return self.index.coverage(query, best.position) >= MIN_COVERAGE and (
+            self.index.coverage(_without_numbers(query), best.position) > 0
+            or _names_any(" ".join((*p.parents, p.section)), numbers))
+
     def _distinct_hits(self, scores: np.ndarray, count: int) -> list[Hit]:
         """At least ``count`` hits with distinct shown answers (fewer only when the corpus
         has fewer): a list's items share one answer, so more are fetched until enough."""
+        return self._deepening(scores, count, _distinct)
+
+    def _deepening(self, scores: np.ndarray, count: int,
+                   keep: Callable[[list[Hit]], list[Hit]]) -> list[Hit]:
+        """``keep`` of the top hits, looking twice as deep each time until it keeps at
+        least ``count`` of them or the corpus is exhausted."""
         depth = 2 * count
         while True:
-            hits = _distinct(self.index.top(scores, depth))
+            hits = keep(self.index.top(scores, depth))
             if len(hits) >= count or depth >= len(scores):
                 return hits
             depth *= 2
@@ -348,12 +360,8 @@ class QABot:
         the suggestions of a reply that found nothing. Several top passages often share a
         section, and a section offered twice hides the next one, which may be the one the
         reader wants."""
-        depth = 2 * count
-        while True:
-            hits = _one_per_section(_distinct(self.index.top(scores, depth)))
-            if len(hits) >= count or depth >= len(scores):
-                return hits[:count]
-            depth *= 2
+        hits = self._deepening(scores, count, lambda top: _one_per_section(_distinct(top)))
+        return hits[:count]
 
     def highlight(self, question: str, text: str) -> str:
         """The sentence of ``text`` most similar to ``question`` (the whole text if one)."""
@@ -432,18 +440,20 @@ def _without_numbers(question: str) -> str:
     return stripped if re.search(r"[^\W\d_]", stripped) else question
 
 
-def _headings_name(passage: Passage, numbers: list[str]) -> bool:
-    """True when the headings above the passage name one of ``numbers``."""
-    headings = " ".join((*passage.parents, passage.section))
-    return any(re.search(rf"(?<!\d){n}(?!\d)", headings) for n in numbers)
+def _names(text: str, number: str) -> bool:
+    """True when ``number`` occurs in ``text`` as a whole number."""
+    return re.search(rf"(?<!\d){number}(?!\d)", text) is not None
+
+
+def _names_any(text: str, numbers: list[str]) -> bool:
+    """True when ``text`` names one of ``numbers`` (a heading about "the 1990s")."""
+    return any(_names(text, n) for n in numbers)
 
 
 def _has_numbers(passage: Passage, numbers: list[str]) -> bool:
     """True when each number occurs in the passage or its headings as a whole number."""
-    if not numbers:
-        return True
     text = " ".join((*passage.parents, passage.section, passage.text))
-    return all(re.search(rf"(?<!\d){n}(?!\d)", text) for n in numbers)
+    return all(_names(text, n) for n in numbers)
 
 
 def _first_per(hits: list[Hit], key: Callable[[Passage], tuple[str, str]]) -> list[Hit]:

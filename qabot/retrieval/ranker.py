@@ -59,6 +59,19 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
+def embed_passages(passages: tuple[Passage, ...], encoder: Encoder,
+                   progress: Progress | None = None) -> np.ndarray:
+    """Each passage's indexed text embedded, ``EMBED_BATCH`` at a time (one progress step
+    each)."""
+    report = progress or _no_progress
+    texts = [indexed_text(p) for p in passages]
+    chunks = [np.zeros((0, encoder.info.dimensions), dtype=np.float32)]
+    for start in range(0, len(texts), EMBED_BATCH):
+        chunks.append(encoder.encode(texts[start:start + EMBED_BATCH]))
+        report("embedding passages", min(start + EMBED_BATCH, len(texts)), len(texts))
+    return np.concatenate(chunks)
+
+
 def passage_prior(passage: Passage) -> float:
     """A passage's weight before any question: ``CITATION_WEIGHT`` for a bibliography entry."""
     return CITATION_WEIGHT if _CITATION.search(passage.text[:200]) else 1.0
@@ -75,12 +88,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class Scores:
-    """One question's scores for every passage: fused, and the semantic signal's alone,
-    with the question's embedding (both ``None`` without an encoder)."""
+    """One question's scores for every passage: fused, and the semantic signal's alone
+    (``None`` without an encoder)."""
 
     fused: np.ndarray
     semantic: np.ndarray | None
-    query_vector: np.ndarray | None = None
 
 
 class Ranker:
@@ -93,7 +105,7 @@ class Ranker:
         self.passages = lexical.passages
         self.encoder = encoder
         if encoder is not None and embeddings is None:
-            embeddings = encoder.encode([indexed_text(p) for p in self.passages])
+            embeddings = embed_passages(self.passages, encoder)
         if encoder is None:
             embeddings = None
         elif embeddings is None or embeddings.shape != (len(self.passages),
@@ -117,14 +129,8 @@ class Ranker:
         report("indexing words", 0, 1)
         lexical = LexicalIndex.build(passages)
         report("indexing words", 1, 1)
-        embeddings = None
-        if encoder is not None:
-            texts = [indexed_text(p) for p in lexical.passages]
-            chunks = []
-            for start in range(0, len(texts), EMBED_BATCH):
-                chunks.append(encoder.encode(texts[start:start + EMBED_BATCH]))
-                report("embedding passages", min(start + EMBED_BATCH, len(texts)), len(texts))
-            embeddings = np.concatenate(chunks) if chunks else None
+        embeddings = (None if encoder is None
+                      else embed_passages(lexical.passages, encoder, report))
         return cls(lexical, encoder, embeddings)
 
     def __len__(self) -> int:
@@ -142,21 +148,17 @@ class Ranker:
     def coverage(self, question: str, position: int) -> float:
         return self.lexical.coverage(question, position)
 
-    def query_vector(self, question: str) -> np.ndarray | None:
-        """The question's embedding, or ``None`` without an encoder."""
-        return None if self.encoder is None else self.encoder.encode([question])[0]
-
     def semantic_scores(self, question: str) -> np.ndarray | None:
         """Cosine of the question with every passage, or ``None`` without an encoder."""
-        vector = self.query_vector(question)
-        return None if vector is None or self.embeddings is None else self.embeddings @ vector
+        if self.encoder is None or self.embeddings is None:
+            return None
+        return self.embeddings @ self.encoder.encode([question])[0]
 
     def score(self, question: str) -> Scores:
         """Every passage's fused score for ``question``, with the semantic scores apart."""
-        vector = self.query_vector(question)
-        semantic = None if vector is None or self.embeddings is None else self.embeddings @ vector
+        semantic = self.semantic_scores(question)
         fused = blend(self.lexical.scores(question), semantic, self.semantic_weight)
-        return Scores(fused * self._prior, semantic, vector)
+        return Scores(fused * self._prior, semantic)
 
     def scores(self, question: str) -> np.ndarray:
         """Every passage's fused score for ``question``."""
