@@ -702,6 +702,9 @@ def test_openapi_schemas_are_generated_from_the_models(client: FlaskClient) -> N
     assert ChatWithContext.parse({"question": HQ, "context": ["a"]}).context == ["a"]
     with pytest.raises(api.RequestRefused, match="allowed fields are question, top_k, context"):
         ChatWithContext.parse({"question": HQ, "contxt": []})
+    with pytest.raises(api.RequestRefused, match="^context: ") as refused:
+        ChatWithContext.parse({"question": HQ, "context": "Who funds it?"})
+    assert refused.value.code == "invalid_context"
 
 
 def test_every_endpoint_is_a_route_and_an_operation(app: Flask) -> None:

@@ -130,11 +130,14 @@ class RequestModel(BaseModel):
             return RequestRefused("unknown_field",
                                   f"unknown field{'s' if len(unknown) > 1 else ''} {names}: "
                                   f"the allowed fields are {', '.join(fields)}")
-        refused = {error["loc"][0] for error in exc.errors(include_url=False) if error["loc"]}
+        refused = {error["loc"][0]: error for error in reversed(exc.errors(include_url=False))
+                   if error["loc"]}
         name = next(name for name in fields if name in refused)
         if name not in payload:
             return RequestRefused(f"invalid_{name}", f"{name} is required: send {cls.hint}")
-        refusal = next(m for m in fields[name].metadata if isinstance(m, Refusal))
+        refusal = next((m for m in fields[name].metadata if isinstance(m, Refusal)), None)
+        if refusal is None:  # a field declared without one: pydantic's words
+            return RequestRefused(f"invalid_{name}", f"{name}: {refused[name]['msg']}")
         return RequestRefused(f"invalid_{name}", refusal.message(payload[name]))
 
 
