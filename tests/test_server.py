@@ -632,3 +632,182 @@ def test_real_server_answers_8_threads_x_50_requests_identically(tmp_path: Path,
         assert all(reply == expected[question] for reply in got), question
     log = served.stderr.read_text("utf-8")
     assert log.count("qabot.access: POST /api/chat 200 ") == 400
+
+
+# ----------------------------------------------------- one declaration: models and endpoints
+
+from dataclasses import replace  # noqa: E402
+
+from pydantic import Field  # noqa: E402
+
+from qabot.server import NOT_BLANK_PATTERN  # noqa: E402
+from qabot.server import schema as api  # noqa: E402
+from qabot.server.errors import HTTP_ERROR_CODES  # noqa: E402
+from qabot.server.openapi import openapi_path  # noqa: E402
+from qabot.server.routes import ENDPOINTS, Endpoint, Reply  # noqa: E402
+
+
+class ChatWithContext(api.ChatRequest):
+    """A request model grown by one field, as the follow-up questions will grow it."""
+
+    context: list[str] = Field(default_factory=list, max_length=5,
+                               description="The previous questions, oldest first.")
+
+
+class AnswerWithResolution(api.Answer):
+    """A reply model grown by one key that is only there sometimes."""
+
+    resolved_question: str | None = None
+
+
+def _grown_endpoints() -> tuple[Endpoint, ...]:
+    chat = next(e for e in ENDPOINTS if e.operation_id == "chat")
+    grown = replace(chat, body=ChatWithContext,
+                    replies={**chat.replies, "200": Reply("The answer", AnswerWithResolution)})
+    return tuple(grown if e is chat else e for e in ENDPOINTS)
+
+
+def test_openapi_schemas_are_generated_from_the_models(client: FlaskClient) -> None:
+    """The served components are the models' own JSON Schemas, and a field added to a model
+    (or an endpoint's model swapped) shows up in the document with nothing else written."""
+    served = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    for model, mode in ((api.ChatRequest, "validation"), (api.Answer, "serialization"),
+                        (api.Health, "serialization"), (api.Error, "serialization")):
+        own = model.model_json_schema(mode=mode, ref_template="#/components/schemas/{model}")
+        assert served[model.__name__]["properties"].keys() == own["properties"].keys()
+        assert served[model.__name__]["required"] == own["required"]
+    assert served["ChatRequest"]["properties"]["top_k"] == {
+        **{k: v for k, v in served["ChatRequest"]["properties"]["top_k"].items()
+           if k == "description"},
+        "type": "integer", "minimum": 1, "maximum": 10, "default": 3}
+    assert "context" not in served["ChatRequest"]["properties"]
+
+    grown = openapi_spec(_grown_endpoints())
+    validate_openapi(grown)
+    chat = grown["paths"]["/api/chat"]["post"]
+    request_ref = chat["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    reply_ref = chat["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    schemas = grown["components"]["schemas"]
+    request = schemas[request_ref.rsplit("/", 1)[1]]
+    assert request["properties"]["context"] == {
+        "type": "array", "items": {"type": "string"}, "maxItems": 5,
+        "description": "The previous questions, oldest first."}
+    assert request["required"] == ["question"]  # a field with a default is optional
+    reply = schemas[reply_ref.rsplit("/", 1)[1]]
+    assert "resolved_question" in reply["properties"]
+    assert "resolved_question" not in reply["required"]
+    # The grown request is validated by the same model that documents it.
+    jsonschema.validate({"question": HQ, "context": ["Who funds it?"]},
+                        {"components": grown["components"], "$ref": request_ref})
+    assert ChatWithContext.parse({"question": HQ, "context": ["a"]}).context == ["a"]
+    with pytest.raises(api.RequestRefused, match="allowed fields are question, top_k, context"):
+        ChatWithContext.parse({"question": HQ, "contxt": []})
+    with pytest.raises(api.RequestRefused, match="^context: ") as refused:
+        ChatWithContext.parse({"question": HQ, "context": "Who funds it?"})
+    assert refused.value.code == "invalid_context"
+
+
+def test_every_endpoint_is_a_route_and_an_operation(app: Flask) -> None:
+    """The one endpoint table gives both the app's routes and the document's operations."""
+    rules = {(rule.rule, method) for rule in app.url_map.iter_rules()
+             for method in (rule.methods or ()) - {"HEAD", "OPTIONS"}}
+    assert rules == {(e.rule, e.method) for e in ENDPOINTS}
+    paths = openapi_spec()["paths"]
+    assert {(openapi_path(e.rule), e.method.lower()) for e in ENDPOINTS} == {
+        (path, method) for path, item in paths.items() for method in item}
+    assert len({e.operation_id for e in ENDPOINTS}) == len(ENDPOINTS)
+
+
+# (body, status, the exact error code and message; None for a 200)
+CHAT_BODIES: list[tuple[Any, int, str | None, str | None]] = [
+    ({"question": HQ}, 200, None, None),
+    ({"question": HQ, "top_k": 1}, 200, None, None),
+    ({"question": HQ, "top_k": 10.0}, 200, None, None),
+    ({"question": "\u200b"}, 200, None, None),
+    ({"question": "\ufeff"}, 200, None, None),
+    ({"question": " " + "a" * 998 + " "}, 200, None, None),
+    (["hi"], 400, "invalid_body",
+     'the body must be a JSON object like {"question": "..."}, got array'),
+    (7, 400, "invalid_body", 'the body must be a JSON object like {"question": "..."}, '
+                             "got number 7"),
+    ({"top_k": 3}, 400, "invalid_question", 'question is required: send {"question": "..."}'),
+    ({"question": None}, 400, "invalid_question", "question must be a string, got null"),
+    ({"question": 4.5}, 400, "invalid_question", "question must be a string, got number 4.5"),
+    ({"question": {"a": 1}}, 400, "invalid_question", "question must be a string, got object"),
+    ({"question": ""}, 400, "invalid_question", LENGTH_MSG + "0"),
+    ({"question": "\x1c\u3000\x85"}, 400, "invalid_question", LENGTH_MSG + "0"),
+    ({"question": "a" * 1001}, 400, "invalid_question", LENGTH_MSG + "1001"),
+    ({"question": "\n" * 1001}, 400, "invalid_question", LENGTH_MSG + "1001"),
+    ({"question": "hi", "top_k": 0}, 400, "invalid_top_k", TOP_K_MSG + "0"),
+    ({"question": "hi", "top_k": 1e300}, 400, "invalid_top_k", TOP_K_MSG + str(int(1e300))),
+    ({"question": "hi", "top_k": -2.0}, 400, "invalid_top_k", TOP_K_MSG + "-2"),
+    ({"question": "hi", "top_k": 2.5}, 400, "invalid_top_k", TOP_K_MSG + "number 2.5"),
+    ({"question": "hi", "top_k": "3"}, 400, "invalid_top_k", TOP_K_MSG + 'string "3"'),
+    ({"question": "hi", "top_k": True}, 400, "invalid_top_k", TOP_K_MSG + "boolean true"),
+    ({"question": "hi", "top_k": [3]}, 400, "invalid_top_k", TOP_K_MSG + "array"),
+    # One refusal at a time: unknown fields first, then the fields in order.
+    ({"question": 1, "top_k": 0, "topk": 1}, 400, "unknown_field",
+     'unknown field "topk": the allowed fields are question, top_k'),
+    ({"b": 1, "a": 2}, 400, "unknown_field",
+     'unknown fields "b", "a": the allowed fields are question, top_k'),
+    ({"question": "", "top_k": 0}, 400, "invalid_question", LENGTH_MSG + "0"),
+    ({"x" * 50: 1}, 400, "unknown_field",
+     f'unknown field "{"x" * 40}…": the allowed fields are question, top_k'),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "code", "message"), CHAT_BODIES,
+                         ids=[f"{i}-{case[2] or 'ok'}" for i, case in enumerate(CHAT_BODIES)])
+def test_validation_and_schema_agree_on_a_table_of_bodies(
+        client: FlaskClient, body: Any, status: int, code: str | None,
+        message: str | None) -> None:
+    """The server's reply (exact code and message), the model's own verdict and the
+    published schema's verdict are the same for each body."""
+    response = _chat(client, body)
+    assert response.status_code == status, response.get_json()
+    schema_valid = jsonschema.Draft202012Validator(_schema("ChatRequest")).is_valid(body)
+    assert schema_valid == (status == 200)
+    if status == 200:
+        assert api.ChatRequest.parse(body).question == body["question"]
+        jsonschema.validate(response.get_json(), _schema("Answer"))
+        return
+    assert response.get_json() == {"error": {"status": 400, "code": code, "message": message}}
+    with pytest.raises(api.RequestRefused) as refused:
+        api.ChatRequest.parse(body)
+    assert (refused.value.code, refused.value.message) == (code, message)
+
+
+def test_the_not_blank_pattern_is_pythons_whitespace() -> None:
+    """The schema's pattern refuses exactly the characters ``str.strip`` removes, over every
+    code point (surrogates aside: the server refuses them as invalid JSON first)."""
+    pattern = re.compile(NOT_BLANK_PATTERN)
+    refused = {c for c in map(chr, range(0x110000))
+               if not 0xD800 <= ord(c) <= 0xDFFF and not pattern.fullmatch(c)}
+    assert refused == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
+def test_the_reply_models_have_the_engine_keys_in_order(bot: QABot, client: FlaskClient
+                                                         ) -> None:
+    answer = bot.ask(HQ, 3).to_dict()
+    assert list(answer) == list(api.Answer.model_fields)
+    assert list(answer["alternatives"][0]) == list(api.Alternative.model_fields)
+    assert api.Answer.model_validate(answer).model_dump() == answer
+    health = client.get("/api/health").get_json()
+    assert list(health) == list(api.Health.model_fields)
+
+
+@pytest.mark.parametrize("status", sorted(set(HTTP_ERROR_CODES) | {413, 429}))
+def test_the_error_body_is_the_error_model(status: int) -> None:
+    body = api.Error.body(status, HTTP_ERROR_CODES.get(status, "too_many_requests"), "why")
+    assert api.Error.model_validate(body).model_dump() == body
+    jsonschema.validate(body, _schema("Error"))
+
+
+def test_the_server_schema_stays_off_the_cli_start() -> None:
+    """pydantic is for serving: ``qabot --help`` does not import it."""
+    code = ("import sys\nfrom qabot.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\nprint('pydantic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"

@@ -1,0 +1,176 @@
+"""The API's endpoints, declared once: each :class:`Endpoint` is both a route of the app
+(:func:`qabot.server.app.create_app` registers :data:`ENDPOINTS`) and an operation of
+``/api/openapi.json`` (:func:`qabot.server.openapi.openapi_spec` describes them), with the
+request model its body is parsed into and the reply models of each status.
+
+To add an endpoint: a view here, taking the parsed body when the endpoint has one
+(``body=SomeRequest``: the view is called with the ``SomeRequest`` instance), and one
+:class:`Endpoint` in :data:`ENDPOINTS`; its models go in :mod:`qabot.server.schema`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, current_app, jsonify, send_from_directory
+from werkzeug.exceptions import NotFound
+
+from .. import __version__
+from ..answer import QABot
+from . import schema
+from .errors import APIError
+from .payload import parse_body
+from .schema import ChatRequest, ReplyModel, RequestModel, quote
+
+__all__ = ["ENDPOINTS", "Endpoint", "Reply"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One documented reply of an endpoint: a JSON body of ``model``'s shape, or, for a
+    reply that is not JSON, its ``content`` as OpenAPI writes it."""
+
+    description: str
+    model: type[ReplyModel] | None = None
+    content: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A route and its contract. ``rule`` is werkzeug's (``/api/documents/<path:name>``);
+    ``replies`` maps a status (``"200"``, ``"400"``, ``"default"``) to its :class:`Reply`;
+    ``body`` is the request model the JSON body is parsed into and handed to ``view``;
+    ``parameters`` are the OpenAPI path parameters; ``options`` go to ``add_url_rule``."""
+
+    rule: str
+    method: str
+    view: Callable[..., Response]
+    operation_id: str
+    summary: str
+    replies: Mapping[str, Reply]
+    body: type[RequestModel] | None = None
+    example: Mapping[str, Any] | None = None
+    parameters: tuple[Mapping[str, Any], ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def handler(self) -> Callable[..., Response]:
+        """The Flask view: parses the body into ``body`` first when there is one."""
+        if self.body is None:
+            return self.view
+        view, model = self.view, self.body
+
+        def parsed(**kwargs: Any) -> Response:
+            return view(parse_body(model), **kwargs)
+
+        return parsed
+
+
+def _bot() -> QABot:
+    return current_app.extensions["qabot"]
+
+
+# ----------------------------------------------------------------------------- views
+
+
+def _chat(body: ChatRequest) -> Response:
+    """``POST /api/chat``: the answer, exactly ``Answer.to_dict()``."""
+    return jsonify(_bot().ask(body.question, body.top_k).to_dict())
+
+
+def _health() -> Response:
+    bot = _bot()
+    health = schema.Health(
+        status="ok", version=__version__, documents=len(bot.documents),
+        passages=len(bot.passages), threshold=bot.threshold, encoder=bot.encoder,
+        skipped=[s.to_dict() for s in current_app.extensions["qabot.skipped"]])
+    return jsonify(health.model_dump())
+
+
+def _sections() -> Response:
+    return jsonify(documents=_bot().sections())
+
+
+def _document(name: str) -> Response:
+    """``GET /api/documents/<name>``: a loaded document's sections and passages, for the
+    page's reader view. ``name`` is looked up among the loaded documents' names and
+    never used as a path, so nothing outside the corpus can be read."""
+    document = _bot().document(name)
+    if document is None:
+        raise APIError(404, "unknown_document", f"no document named {quote(name, limit=200)} "
+                       "in the corpus; GET /api/sections lists them")
+    return jsonify(document)
+
+
+def _openapi() -> Response:
+    from .openapi import openapi_spec  # it describes ENDPOINTS, defined below
+
+    return jsonify(openapi_spec())
+
+
+def _index() -> Response:
+    return _web_file("index.html")
+
+
+def _web_file(filename: str) -> Response:
+    """A file of the web folder; hidden files and anything outside it are 404."""
+    if filename.startswith("."):
+        raise NotFound()
+    return send_from_directory(current_app.extensions["qabot.web_dir"], filename)
+
+
+# ----------------------------------------------------------------------------- the table
+
+#: The reply any endpoint may give: components/responses/Error in the OpenAPI document.
+ERROR = Reply("An error, in the one error shape", schema.Error)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "/api/chat", "POST", _chat, "chat", "Answer a question from the corpus",
+        body=ChatRequest,
+        example={"question": "Where are the headquarters?", "top_k": 3},
+        replies={
+            "200": Reply("The answer, or found=false with the nearest passages", schema.Answer),
+            "400": Reply("invalid_json, invalid_body, unknown_field, invalid_question or "
+                         "invalid_top_k", schema.Error),
+            "413": Reply("The body is over 64 KiB", schema.Error),
+            "415": Reply("The body is not sent as application/json", schema.Error),
+            "default": ERROR,
+        }),
+    Endpoint("/api/health", "GET", _health, "health", "Liveness and corpus size",
+             replies={"200": Reply("The server is up", schema.Health), "default": ERROR}),
+    Endpoint("/api/sections", "GET", _sections, "sections",
+             "Each document with its sections and passage counts",
+             replies={"200": Reply("The corpus outline", schema.Sections), "default": ERROR}),
+    Endpoint(
+        "/api/documents/<path:name>", "GET", _document, "document",
+        "A document's sections and passages, to read an answer in place",
+        parameters=({"name": "name", "in": "path", "required": True,
+                     "description": "A document's name as replies and /api/sections give it; "
+                                    "only names of the loaded corpus are found.",
+                     "schema": {"type": "string", "examples": ["iom.txt"]}},),
+        replies={
+            "200": Reply("The document", schema.Document),
+            "404": Reply("unknown_document: no such document in the corpus", schema.Error),
+            "default": ERROR,
+        },
+        # merge_slashes off: a name beginning with "/" is a 404 like any other, not a redirect.
+        options={"merge_slashes": False}),
+    Endpoint("/api/openapi.json", "GET", _openapi, "openapi", "This document", replies={
+        "200": Reply("OpenAPI 3.1", content={"application/json": {"schema": {"type": "object"}}}),
+        "default": ERROR}),
+    Endpoint("/", "GET", _index, "page", "The chat page", replies={
+        "200": Reply("index.html", content={"text/html": {"schema": {"type": "string"}}}),
+        "default": ERROR}),
+    Endpoint(
+        "/<filename>", "GET", _web_file, "webFile",
+        "A file of the chat page (app.js, style.css, ...)",
+        parameters=({"name": "filename", "in": "path", "required": True,
+                     "schema": {"type": "string", "examples": ["app.js"]}},),
+        replies={
+            "200": Reply("The file", content={"*/*": {"schema": {"type": "string"}}}),
+            "404": Reply("No such file", schema.Error),
+            "default": ERROR,
+        }),
+)
