@@ -114,7 +114,7 @@ def test_health(client: FlaskClient, bot: QABot) -> None:
                                    "documents": len(bot.documents),
                                    "passages": len(bot.passages),
                                    "threshold": bot.threshold, "encoder": bot.encoder,
-                                   "skipped": []}
+                                   "skipped": [], "feedback": False}
     assert bot.encoder == "static"  # the default
     jsonschema.validate(response.get_json(), _schema("Health"))
 
