@@ -96,11 +96,14 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
 class FeedbackError(QABotError, ValueError):
-    """A feedback body breaks a rule; ``code`` names the rule for the JSON error body."""
+    """A feedback body breaks a rule; ``code`` names the rule for the JSON error body and
+    ``status`` is its HTTP status: 400, or 422 for a well-formed passage id that is no
+    passage of the corpus (which no schema can tell)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 class FeedbackFull(QABotError, OSError):
@@ -189,7 +192,8 @@ def _passage_id(payload: Mapping[str, Any], name: str, known: Container[str], *,
                             f"characters), got {got}")
     if value not in known:
         raise FeedbackError("unknown_passage", f"{name} {_quote(value, 200)} is no passage of "
-                            "the loaded corpus (GET /api/documents/<document> lists them)")
+                            "the loaded corpus (GET /api/documents/<document> lists them)",
+                            status=422)
     return value
 
 

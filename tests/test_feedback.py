@@ -88,6 +88,7 @@ def test_a_bad_body_is_refused_naming_the_field(body: dict[str, Any], code: str,
     with pytest.raises(FeedbackError, match=".") as refused:
         parse_feedback(body, IDS, corpus_hash=HASH)
     assert refused.value.code == code
+    assert refused.value.status == (422 if code == "unknown_passage" else 400)
     assert needle in str(refused.value)
 
 
