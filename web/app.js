@@ -747,23 +747,12 @@
    * The latest vote is kept with its message (m.feedback = {vote, chosen}), so a reload
    * shows it pressed; pressing what is already pressed sends nothing. */
 
-  const SVG_NS = "http://www.w3.org/2000/svg";
-  /* Feather's thumbs-up and thumbs-down icons (MIT), as SVG: no emoji font needed. */
-  const THUMBS = {
-    up: "M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3zM7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3",
-    down: "M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3zm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17",
-  };
-
+  /** A thumb icon (Feather's thumbs-up / thumbs-down, MIT), cloned from its template in
+   * index.html: drawn as SVG, so no emoji font is needed. */
   function thumb(vote) {
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("class", "vote-icon");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const path = document.createElementNS(SVG_NS, "path");
-    path.setAttribute("d", THUMBS[vote]);
-    svg.appendChild(path);
-    return svg;
+    const template = document.getElementById(`icon-thumb-${vote}`);
+    const icon = template && template.content.firstElementChild;
+    return icon ? icon.cloneNode(true) : el("span", "vote-icon");
   }
 
   /** A message's recorded vote, {vote, chosen}, or null (none, or saved by an older page). */
