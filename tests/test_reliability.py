@@ -360,7 +360,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(live: Live,
                       '"401", "403", "404", "409", "422", "429", "5xx"]\n', "utf-8")
     command = [sys.executable, "-c",
                "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
-               "--config-file", str(config), "run", live.url + "api/openapi.json", "--checks", "all",
+               "--config-file", str(config), "run", live.url + "api/openapi.json",
+               "--checks", "all",
                "--max-examples", "500", "--workers", "2", "--request-timeout", "10",
                "--max-failures", "5", "--no-color"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=240,
