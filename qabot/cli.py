@@ -16,6 +16,7 @@ import click
 
 from .documents import CORPUS_ENV, Skipped, load_corpus
 from .errors import QABotError
+from .feedback import FEEDBACK_ENV
 from .limits import DEFAULT_ENCODER, DEFAULT_TOP_K, ENCODER_ENV, ENCODERS, MAX_TOP_K
 from .serving import DEFAULT_GRACE
 
@@ -211,11 +212,15 @@ def sections(corpus: Path | None) -> None:
               "needs matplotlib: pip install 'qabot[plot]').")
 @click.option("--threshold", type=click.FloatRange(min=0.0), default=None, metavar="T",
               help="Override the bot's confidence threshold (in-process only).")
+@click.option("--include-review", "include_review", is_flag=True,
+              help='Also score items marked "review": true (from `qabot feedback export`: '
+                   "votes that disagree, or a thumbs-down with no passage chosen); skipped "
+                   "by default.")
 @encoder_option
 def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: int,
                  as_json: bool, min_accuracy: float | None, show_failures: bool,
                  do_sweep: bool, plot: Path | None, threshold: float | None,
-                 encoder: str) -> None:
+                 include_review: bool, encoder: str) -> None:
     """Measure answer accuracy on a gold set QUESTIONS.jsonl (see docs/accuracy.md).
 
     Held-out items (numeric id divisible by 3) are reported on their own; --sweep
@@ -237,6 +242,14 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
         raise click.UsageError("--min-accuracy and --show-failures do not apply to --sweep")
     try:
         items = ev.load_gold(questions)
+        review = [it for it in items if it.review]
+        if review and not include_review:
+            items = tuple(it for it in items if not it.review)
+            click.echo(f"qabot: note: {len(review)} item{'s' if len(review) != 1 else ''} "
+                       "marked for review left out (--include-review scores them)", err=True)
+            if not items:
+                fail(f"{questions}: every item is marked for review; check them, or pass "
+                     "--include-review")
         if plot is not None:
             ev.require_plotting()
         if url is not None:
@@ -309,8 +322,14 @@ def eval_command(questions: Path, corpus: Path | None, url: str | None, top_k: i
 @click.option("--grace", type=click.FloatRange(min=0.0), default=DEFAULT_GRACE,
               show_default=True, metavar="SECONDS",
               help="On SIGTERM or Ctrl-C, how long to keep answering requests in flight.")
+@click.option("--feedback", "feedback", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, envvar=FEEDBACK_ENV, show_envvar=True, metavar="FILE",
+              help="Record readers' votes on answers (the page's thumbs up/down) in FILE, one "
+                   "JSON line each; `qabot feedback export` turns it into a gold set. Off "
+                   "when unset: the page then shows no vote buttons.")
 def serve(corpus: Path | None, host: str, port: int, threads: int,
-          index_dir: Path | None, encoder: str, workers: int | None, grace: float) -> None:
+          index_dir: Path | None, encoder: str, workers: int | None, grace: float,
+          feedback: Path | None) -> None:
     """Serve the chat page and the HTTP API until Ctrl-C or SIGTERM.
 
     Runs on waitress, a production WSGI server, in --workers processes; logs one line per
@@ -324,7 +343,12 @@ def serve(corpus: Path | None, host: str, port: int, threads: int,
 
     bot = load_bot(corpus, index_dir, encoder=encoder)
     source = corpus if corpus is not None else default_corpus_path()
-    app = create_app({"CORPUS": str(source), "SKIPPED": skipped_files()}, bot=bot)
+    try:
+        app = create_app({"CORPUS": str(source), "SKIPPED": skipped_files()}, bot=bot,
+                         feedback_path=feedback)
+    except QABotError as exc:
+        fail(str(exc))
+        return
     workers = workers or default_workers()
     try:
         server = Server(app, host=host, port=port, threads=threads, workers=workers,
@@ -340,11 +364,88 @@ def serve(corpus: Path | None, host: str, port: int, threads: int,
     click.echo(f"qabot: serving {source} on {server.url} (Ctrl-C to stop)")
     click.echo(f"qabot: {workers} worker process{'es' if workers > 1 else ''}, "
                f"{threads} threads each", err=True)
+    if feedback is not None:
+        click.echo(f"qabot: recording readers' votes in {feedback}", err=True)
     sys.stdout.flush()
     status = server.run() or 0
     click.echo("qabot: stopped" if status == 0 else "qabot: stopped after a worker failed",
                err=True)
     sys.exit(status)
+
+
+@main.group("feedback")
+def feedback_group() -> None:
+    """Readers' votes recorded by `qabot serve --feedback FILE`."""
+
+
+@feedback_group.command("export")
+@click.argument("log", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path, dir_okay=False),
+              required=True, metavar="GOLD.jsonl",
+              help="Where to write the gold set (replaced atomically; `-` for stdout).")
+@corpus_option
+def feedback_export(log: Path, output: Path, corpus: Path | None) -> None:
+    """Turn the feedback LOG into a gold set that `qabot eval` reads.
+
+    A thumbs-down with a chosen passage, or a thumbs-up, becomes an answerable item whose
+    answer is that passage's text; a thumbs-down alone becomes a candidate unanswerable
+    item marked for review. Votes on one question are merged (most named passage; a tie
+    goes to the latest); votes recorded against another corpus are skipped with a warning.
+    See docs/feedback.md.
+    """
+    import os
+    import tempfile
+
+    from .answer import passage_ids
+    from .documents import corpus_hash
+    from .feedback import PassageInfo, export_gold, read_feedback
+    from .passages import split_documents
+
+    meta = click.get_current_context().meta
+    try:
+        votes, problems = read_feedback(log)
+        documents = load_corpus(corpus, strict=meta.get("qabot.strict", False),
+                                follow_symlinks=meta.get("qabot.follow_symlinks", False),
+                                warn=warn)
+    except QABotError as exc:
+        fail(str(exc))
+        return
+    for problem in problems:
+        warn(f"{log}: {problem} (left out)")
+    passages = split_documents(documents)
+    by_id = {pid: PassageInfo(p.text, p.section)
+             for pid, p in zip(passage_ids(passages), passages, strict=True)}
+    result = export_gold(votes, by_id, corpus_hash(documents))
+    if result.other_corpus:
+        warn(f"{result.other_corpus} vote{'s' if result.other_corpus != 1 else ''} recorded "
+             "against another corpus (another corpus_hash) left out; is --corpus the corpus "
+             "the server answered from?")
+    if result.unknown_passage:
+        warn(f"{result.unknown_passage} vote{'s' if result.unknown_passage != 1 else ''} "
+             "naming a passage this corpus does not have left out (a changed splitter)")
+    if not result.items:
+        fail(f"{log}: no votes on this corpus to export ({len(votes)} read)")
+    text = result.lines()
+    if str(output) == "-":
+        click.echo(text, nl=False)
+    else:
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, output)
+        except OSError as exc:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+    review = sum(item.get("review", False) for item in result.items)
+    unanswerable = sum(item["unanswerable"] for item in result.items)
+    click.echo(f"qabot: {len(result.items)} item{'s' if len(result.items) != 1 else ''} from "
+               f"{result.votes_used} vote{'s' if result.votes_used != 1 else ''} "
+               f"({len(result.items) - unanswerable} answerable, {unanswerable} candidate "
+               f"unanswerable; {review} marked for review) written to {output}", err=True)
 
 
 @main.command("index")

@@ -383,6 +383,8 @@ HEAVY = ("sklearn", "numpy", "scipy", "model2vec", "qabot.answer", "qabot.retrie
     "from qabot.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
     "from qabot.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass",
     "from qabot.cli import main\ntry:\n    main(['serve', '--help'])\nexcept SystemExit:\n    pass",
+    "from qabot.cli import main\ntry:\n    main(['feedback', 'export', '--help'])\n"
+    "except SystemExit:\n    pass",
 ])
 def test_help_and_version_do_not_import_the_answer_layer(code: str) -> None:
     """``qabot --help`` used to take seconds, importing scikit-learn for nothing."""
@@ -414,3 +416,121 @@ def test_the_light_limits_agree_with_the_modules_that_use_them() -> None:
         semantic.ENCODERS, semantic.DEFAULT_ENCODER, semantic.ENCODER_ENV)
     assert (answer.MAX_QUESTION_LENGTH, answer.DEFAULT_TOP_K, answer.MAX_TOP_K) == (
         limits.MAX_QUESTION_LENGTH, limits.DEFAULT_TOP_K, limits.MAX_TOP_K)
+
+
+# --- feedback export and eval on its gold set ------------------------------------------
+
+
+@pytest.fixture
+def votes(tmp_path: Path, bot: QABot) -> Path:
+    """A feedback log of four votes on real replies of the shipped corpus, written as the
+    server writes it: a confirmed answer, an answer corrected to its runner-up, a thumbs-down
+    alone, and one vote recorded against another corpus."""
+    from qabot.feedback import FeedbackLog, parse_feedback
+
+    digest = corpus_hash(bot.documents)
+    ids = frozenset(bot.passage_ids)
+    funds, hq, founded = (bot.ask(q) for q in ("Who funds the IOM?",
+                                               "Where is the IOM headquarters?",
+                                               "When was IOM founded?"))
+    log = FeedbackLog(tmp_path / "votes.jsonl")
+    for body, corpus in [
+        ({"question": funds.question, "passage_id": funds.passage_id, "vote": "up"}, digest),
+        ({"question": hq.question, "passage_id": hq.passage_id, "vote": "down",
+          "chosen_passage_id": hq.alternatives[0].passage_id}, digest),
+        ({"question": founded.question, "passage_id": founded.passage_id, "vote": "down"},
+         digest),
+        ({"question": "elsewhere?", "passage_id": funds.passage_id, "vote": "up"}, "0" * 64),
+    ]:
+        log.append(parse_feedback(body, ids, corpus_hash=corpus))
+    return log.path
+
+
+def test_feedback_export_writes_a_gold_set_and_says_what_it_left_out(
+        runner: CliRunner, votes: Path, tmp_path: Path, bot: QABot) -> None:
+    from qabot.evaluate import load_gold
+
+    gold = tmp_path / "gold.jsonl"
+    result = run(runner, "feedback", "export", votes, "-o", gold, "--corpus", CORPUS)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "qabot: warning: 1 vote recorded against another corpus (another corpus_hash) left "
+        "out; is --corpus the corpus the server answered from?",
+        f"qabot: 3 items from 3 votes (2 answerable, 1 candidate unanswerable; 1 marked for "
+        f"review) written to {gold}"]
+    items = load_gold(gold)
+    assert [(i.id, i.kind, i.review) for i in items] == [
+        ("f001", "feedback", False), ("f002", "feedback", False),
+        ("f003", "unanswerable", True)]
+    hq = bot.ask("Where is the IOM headquarters?")
+    assert items[1].answers == (bot.passages[bot.passage_ids.index(
+        hq.alternatives[0].passage_id)].text,)
+    to_stdout = run(runner, "feedback", "export", votes, "-o", "-", "--corpus", CORPUS)
+    assert to_stdout.exit_code == 0 and to_stdout.stdout == gold.read_text("utf-8")
+
+
+def test_eval_on_an_exported_set_skips_review_items_unless_asked(
+        runner: CliRunner, votes: Path, tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    assert run(runner, "feedback", "export", votes, "-o", gold, "--corpus", CORPUS
+               ).exit_code == 0
+    default = run(runner, "eval", gold, "--corpus", CORPUS, "--json")
+    assert default.exit_code == 0, default.stderr
+    assert "1 item marked for review left out (--include-review scores them)" in default.stderr
+    report = json.loads(default.stdout)
+    assert (report["n"], report["answer_accuracy"], report["recall_at_k"]) == (2, 0.5, 1.0)
+    assert [f["id"] for f in report["failures"]] == ["f002"]
+    assert report["failures"][0]["rank"] == 2
+    included = json.loads(run(runner, "eval", gold, "--corpus", CORPUS, "--json",
+                              "--include-review").stdout)
+    assert (included["n"], included["n_unanswerable"], included["rejection_accuracy"]) == (
+        3, 1, 0.0)
+
+
+def test_eval_of_a_set_all_marked_for_review_is_one_line(runner: CliRunner,
+                                                         tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "f001", "question": "Is it?", "answers": [],
+                                "section": None, "kind": "unanswerable", "unanswerable": True,
+                                "review": True}) + "\n", "utf-8")
+    result = run(runner, "eval", gold, "--corpus", CORPUS)
+    assert result.exit_code == 1
+    assert "every item is marked for review" in result.stderr.splitlines()[-1]
+
+
+def test_feedback_export_warns_of_bad_lines_and_keeps_the_rest(
+        runner: CliRunner, votes: Path, tmp_path: Path) -> None:
+    with votes.open("a", encoding="utf-8") as handle:
+        handle.write("{not json\n")
+    gold = tmp_path / "gold.jsonl"
+    result = run(runner, "feedback", "export", votes, "-o", gold, "--corpus", CORPUS)
+    assert result.exit_code == 0
+    assert f"qabot: warning: {votes}: line 5: " in result.stderr
+    assert len(gold.read_text("utf-8").splitlines()) == 3
+
+
+@pytest.mark.parametrize("case", ["missing-log", "other-corpus-only", "unwritable-output"])
+def test_feedback_export_failures_are_one_line(runner: CliRunner, votes: Path, tmp_path: Path,
+                                               case: str) -> None:
+    log, output, needle = votes, tmp_path / "gold.jsonl", ""
+    if case == "missing-log":
+        log, needle = tmp_path / "nope.jsonl", "no such file"
+    elif case == "other-corpus-only":
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "doc.md").write_text("# Title\n\nSome other text entirely.\n", "utf-8")
+        result = run(runner, "feedback", "export", votes, "-o", output, "--corpus", other)
+        assert result.exit_code == 1
+        assert "4 votes recorded against another corpus" in result.stderr
+        assert result.stderr.splitlines()[-1] == (
+            f"qabot: error: {votes}: no votes on this corpus to export (4 read)")
+        assert not output.exists()
+        return
+    else:
+        output, needle = tmp_path / "no-folder" / "gold.jsonl", "cannot write"
+    result = run(runner, "feedback", "export", log, "-o", output, "--corpus", CORPUS)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.splitlines()[-1].startswith("qabot: error: ")
+    assert needle in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
+    assert not output.exists() and not list(output.parent.glob(".gold.jsonl.*"))

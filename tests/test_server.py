@@ -34,6 +34,8 @@ from werkzeug.test import Client
 
 from qabot import QABot, __version__
 from qabot.cli import main
+from qabot.documents import corpus_hash
+from qabot.feedback import FeedbackError
 from qabot.server import RequestLog, create_app, default_web_dir, openapi_spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,7 +116,7 @@ def test_health(client: FlaskClient, bot: QABot) -> None:
                                    "documents": len(bot.documents),
                                    "passages": len(bot.passages),
                                    "threshold": bot.threshold, "encoder": bot.encoder,
-                                   "skipped": []}
+                                   "skipped": [], "feedback": False}
     assert bot.encoder == "static"  # the default
     jsonschema.validate(response.get_json(), _schema("Health"))
 
@@ -811,3 +813,214 @@ def test_the_server_schema_stays_off_the_cli_start() -> None:
                             timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+# ----------------------------------------------------------------------------- feedback
+
+
+def _feedback_app(bot: QABot, path: Path, **config: Any) -> Flask:
+    return create_app({"TESTING": True, **config}, bot=bot, feedback_path=path)
+
+
+def _reply_ids(bot: QABot) -> tuple[str, str, str]:
+    """A real reply's question, answer passage id and first alternative's id."""
+    reply = bot.ask(HQ)
+    assert reply.passage_id and reply.alternatives
+    return reply.question, reply.passage_id, reply.alternatives[0].passage_id
+
+
+def test_health_says_whether_feedback_is_on(bot: QABot, tmp_path: Path) -> None:
+    assert create_app({"TESTING": True}, bot=bot).test_client().get(
+        "/api/health").get_json()["feedback"] is False
+    on = _feedback_app(bot, tmp_path / "votes.jsonl").test_client().get("/api/health")
+    assert on.get_json()["feedback"] is True
+    jsonschema.validate(on.get_json(), _schema("Health"))
+
+
+@pytest.mark.parametrize("body", [
+    {"question": HQ, "passage_id": "iom.txt:0-1", "vote": "up"},
+    {"question": HQ, "passage_id": "iom.txt:15824-16214", "vote": "down",
+     "chosen_passage_id": "iom.txt:753-786"},
+])
+def test_feedback_off_is_a_404_json_error(client: FlaskClient, body: Any) -> None:
+    """A well-formed vote to a server without a log is told feedback is off (a malformed
+    one is refused first, as on any endpoint: the body is read before the view runs)."""
+    response = client.post("/api/feedback", json=body)
+    _assert_error(response, 404, "feedback_disabled", "feedback is off on this server")
+    assert "--feedback FILE" in response.get_json()["error"]["message"]
+    _assert_error(client.post("/api/feedback", json={}), 400, "invalid_question",
+                  "question is required")
+    _assert_error(client.get("/api/feedback"), 405, "method_not_allowed", "POST")
+
+
+def test_a_vote_is_recorded_with_the_servers_time_and_corpus_hash(bot: QABot,
+                                                                  tmp_path: Path) -> None:
+    path = tmp_path / "votes.jsonl"
+    client = _feedback_app(bot, path).test_client()
+    question, shown, other = _reply_ids(bot)
+    bodies = [{"question": question, "passage_id": shown, "vote": "up"},
+              {"question": f"  {question} ", "passage_id": shown, "vote": "down",
+               "chosen_passage_id": other},
+              {"question": question, "passage_id": shown, "vote": "down",
+               "chosen_passage_id": None}]
+    replies = []
+    for body in bodies:
+        jsonschema.validate(body, _schema("FeedbackRequest"))
+        response = client.post("/api/feedback", json=body)
+        assert response.status_code == 201, response.get_json()
+        assert response.headers["Cache-Control"] == "no-store"
+        jsonschema.validate(response.get_json(), _schema("Vote"))
+        replies.append(response.get_json())
+    assert [json.loads(line) for line in path.read_text("ascii").splitlines()] == replies
+    digest = corpus_hash(bot.documents)
+    assert all(r["corpus_hash"] == digest and r["question"] == question for r in replies)
+    assert [(r["vote"], r["chosen_passage_id"]) for r in replies] == [
+        ("up", None), ("down", other), ("down", None)]
+
+
+FEEDBACK_BAD = [
+    ("text-plain", {"data": "{}", "content_type": "text/plain"}, 415, "unsupported_media_type"),
+    ("empty-body", {"data": "", "content_type": "application/json"}, 400, "invalid_json"),
+    ("malformed", {"data": '{"vote": ', "content_type": "application/json"}, 400,
+     "invalid_json"),
+    ("surrogate", {"data": '{"question": "\\ud800"}', "content_type": "application/json"}, 400,
+     "invalid_json"),
+    ("array", {"json": []}, 400, "invalid_body"),
+    ("unknown-field", {"json": {"question": HQ, "passage_id": "P", "vote": "up",
+                                "corpus_hash": "0" * 64}}, 400, "unknown_field"),
+    ("no-question", {"json": {"passage_id": "P", "vote": "up"}}, 400, "invalid_question"),
+    ("blank-question", {"json": {"question": " ", "passage_id": "P", "vote": "up"}}, 400,
+     "invalid_question"),
+    ("bad-vote", {"json": {"question": HQ, "passage_id": "P", "vote": "maybe"}}, 400,
+     "invalid_vote"),
+    ("number-id", {"json": {"question": HQ, "passage_id": 3, "vote": "up"}}, 400,
+     "invalid_passage_id"),
+    ("unknown-id", {"json": {"question": HQ, "passage_id": "iom.txt:0-1", "vote": "up"}}, 422,
+     "unknown_passage"),
+    ("unknown-chosen", {"json": {"question": HQ, "passage_id": "P", "vote": "down",
+                                 "chosen_passage_id": "../../etc/passwd:0-9"}}, 422,
+     "unknown_passage"),
+    ("chosen-with-up", {"json": {"question": HQ, "passage_id": "P", "vote": "up",
+                                 "chosen_passage_id": "C"}}, 400, "invalid_vote"),
+    ("chosen-is-shown", {"json": {"question": HQ, "passage_id": "P", "vote": "down",
+                                  "chosen_passage_id": "P"}}, 400,
+     "invalid_chosen_passage_id"),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "status", "code"), FEEDBACK_BAD,
+                         ids=[case[0] for case in FEEDBACK_BAD])
+def test_a_bad_feedback_body_is_a_json_error_and_writes_nothing(
+        bot: QABot, tmp_path: Path, name: str, kwargs: dict[str, Any], status: int,
+        code: str) -> None:
+    path = tmp_path / "votes.jsonl"
+    client = _feedback_app(bot, path).test_client()
+    _, shown, other = _reply_ids(bot)
+    if "json" in kwargs and isinstance(kwargs["json"], dict):
+        swap = {"P": shown, "C": other}
+        kwargs = {"json": {k: swap.get(v, v) if isinstance(v, str) else v
+                           for k, v in kwargs["json"].items()}}
+    response = client.post("/api/feedback", **kwargs)
+    _assert_error(response, status, code, "")
+    assert path.read_bytes() == b""
+    if "json" in kwargs and isinstance(kwargs["json"], dict) and code not in (
+            "unknown_passage", "invalid_chosen_passage_id"):  # rules beyond a schema
+        with pytest.raises(jsonschema.ValidationError):  # the schema refuses it too
+            jsonschema.validate(kwargs["json"], _schema("FeedbackRequest"))
+
+
+def test_a_full_feedback_log_is_a_507_logged_once(bot: QABot, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "votes.jsonl"
+    question, shown, _ = _reply_ids(bot)
+    body = {"question": question, "passage_id": shown, "vote": "up"}
+    client = _feedback_app(bot, path, FEEDBACK_MAX_BYTES=400).test_client()
+    assert client.post("/api/feedback", json=body).status_code == 201
+    size = path.stat().st_size
+    assert size * 2 > 400
+    with caplog.at_level(logging.ERROR, logger="qabot.feedback"):
+        for _ in range(3):
+            _assert_error(client.post("/api/feedback", json=body), 507, "feedback_full",
+                          "the vote was not recorded")
+    assert path.stat().st_size == size
+    assert [r.getMessage() for r in caplog.records if r.name == "qabot.feedback"] == [
+        f"feedback log {path} is full ({size} bytes, limit 400): votes are refused with 507 "
+        "until it is moved away or emptied"]
+
+
+def test_a_failing_feedback_write_is_a_503_without_details(
+        bot: QABot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    app = _feedback_app(bot, tmp_path / "votes.jsonl")
+    question, shown, _ = _reply_ids(bot)
+
+    def broken(vote: Any) -> None:
+        raise OSError(28, "No space left on device (secret detail)")
+
+    monkeypatch.setattr(app.extensions["qabot.feedback"], "append", broken)
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().post(
+            "/api/feedback", json={"question": question, "passage_id": shown, "vote": "up"})
+    _assert_error(response, 503, "feedback_unavailable", "could not be recorded")
+    assert "secret detail" not in response.get_data(as_text=True)
+    assert any(r.exc_info and "secret detail" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_create_app_refuses_a_feedback_path_it_cannot_append_to(bot: QABot,
+                                                                tmp_path: Path) -> None:
+    with pytest.raises(FeedbackError, match="cannot append feedback"):
+        _feedback_app(bot, tmp_path / "missing-folder" / "votes.jsonl")
+
+
+def test_serve_feedback_records_votes_from_several_workers(tmp_path: Path) -> None:
+    """``qabot serve --workers 2 --feedback FILE`` under 8 clients voting at once: every vote
+    is one whole line, and ``QABOT_FEEDBACK`` does the same as the option."""
+    path = tmp_path / "votes.jsonl"
+    with serving(tmp_path, "--workers", "2", "--feedback", str(path)) as served:
+        assert served.get("/api/health")["feedback"] is True
+        reply = served.ask({"question": HQ})
+        errors: list[BaseException] = []
+
+        def vote(worker: int) -> None:
+            for n in range(25):
+                body = {"question": f"{HQ} {worker}-{n}", "passage_id": reply["passage_id"],
+                        "vote": "down",
+                        "chosen_passage_id": reply["alternatives"][0]["passage_id"]}
+                request = urllib.request.Request(
+                    served.url + "api/feedback", data=json.dumps(body).encode(),
+                    headers={"Content-Type": "application/json"})
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        assert response.status == 201
+                except BaseException as exc:  # noqa: BLE001 - every failure is counted
+                    errors.append(exc)
+
+        threads = [threading.Thread(target=vote, args=(w,)) for w in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert _stop(served) == 0
+    assert errors == []
+    lines = [json.loads(line) for line in path.read_text("ascii").splitlines()]
+    assert sorted(v["question"] for v in lines) == sorted(
+        f"{HQ} {w}-{n}" for w in range(8) for n in range(25))
+    log = served.stderr.read_text("utf-8")
+    assert f"recording readers' votes in {path}" in log
+    assert log.count("qabot.access: POST /api/feedback 201 ") == 200
+    env_path = tmp_path / "env-votes.jsonl"
+    os.environ["QABOT_FEEDBACK"] = str(env_path)
+    try:
+        with serving(tmp_path) as served:
+            assert served.get("/api/health")["feedback"] is True
+            _stop(served)
+    finally:
+        del os.environ["QABOT_FEEDBACK"]
+    assert env_path.exists()
+
+
+def test_serve_with_an_unwritable_feedback_path_fails_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", "--corpus", str(CORPUS), "--feedback",
+                                       str(tmp_path / "no-folder" / "votes.jsonl")])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "qabot: error: " in result.stderr and "cannot append feedback" in result.stderr

@@ -12,8 +12,13 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,7 +102,11 @@ def _serve(corpus: Path) -> Iterator[str]:
     from qabot import QABot
     from qabot.server import create_app
 
-    app = create_app(bot=QABot.from_path(corpus))
+    yield from _serve_app(create_app(bot=QABot.from_path(corpus)))
+
+
+def _serve_app(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """``app`` on a free loopback port, in a thread, until closed."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="qabot-web-test", daemon=True)
     thread.start()
@@ -1155,3 +1164,241 @@ def test_every_suggested_question_on_the_welcome_screen_is_answered(
         assert reply.locator(".bubble-answer").count() == 1, (
             question, reply.text_content())
         expect(page.locator("#log .bubble-user").last).to_contain_text(question or "")
+
+
+# ---------------------------------------------------------------------------- feedback
+
+
+def _watch(page: Page) -> list[str]:
+    """Console errors and page errors of ``page``, collected as they happen."""
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: (
+        problems.append(f"console {msg.type}: {msg.text}")
+        if msg.type == "error" and "Failed to load resource" not in msg.text else None))
+    return problems
+
+
+@pytest.fixture
+def voting(page: Page, bot, tmp_path: Path) -> Iterator[tuple[Page, Path]]:  # type: ignore[no-untyped-def]
+    """The chat page of an app that records feedback in a fresh log, and that log."""
+    from qabot.server import create_app
+
+    log = tmp_path / "votes.jsonl"
+    problems = _watch(page)
+    for url in _serve_app(create_app(bot=bot, feedback_path=log)):
+        page.goto(url + "/")
+        expect(page.locator("body.feedback-on")).to_have_count(1)
+        yield page, log
+    assert problems == [], problems
+
+
+def _answer(page: Page):
+    return page.locator("#log .bubble-answer").last
+
+
+def _vote_button(page: Page, name: str):
+    return _answer(page).get_by_role("button", name=name, exact=True)
+
+
+YES = "Yes, the answer was right"
+NO = "No, the answer was wrong"
+
+
+def _votes(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text("ascii").splitlines()]
+
+
+def test_vote_controls_are_hidden_when_the_server_records_no_feedback(chat: Page) -> None:
+    page = chat
+    _ask(page, HQ_QUESTION)
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    page.locator("#log details.others summary").click()
+    expect(page.locator("#log .other").first).to_be_visible()
+    assert page.evaluate("() => document.body.classList.contains('feedback-on')") is False
+    for selector in ("button[data-vote]", "button[data-right]", ".feedback"):
+        controls = page.locator(f"#log {selector}")
+        assert controls.count() >= 1, selector
+        for n in range(controls.count()):
+            expect(controls.nth(n)).to_be_hidden()
+
+
+@contextmanager
+def _qabot_serve(folder: Path, *args: str) -> Iterator[str]:
+    """The real ``qabot serve`` (waitress, worker processes) on a free port, until closed."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in ("QABOT_PORT", "QABOT_HOST", "QABOT_INDEX_DIR", "QABOT_FEEDBACK"):
+        env.pop(name, None)
+    stderr = (folder / "serve.stderr").open("w", encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "qabot.cli", "serve", "--corpus",
+                                str(CORPUS), "--port", "0", *args], stdout=subprocess.PIPE,
+                               stderr=stderr, text=True, env=env, cwd=folder)
+    try:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert match, (line, (folder / "serve.stderr").read_text())
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(match.group(1) + "api/health", timeout=5):
+                    break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        yield match.group(1).rstrip("/")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        process.stdout.close()  # type: ignore[union-attr]
+        stderr.close()
+
+
+def _qabot(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "qabot.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def test_vote_in_the_browser_then_export_and_evaluate(page: Page, tmp_path: Path) -> None:
+    """End to end: chat with a real ``qabot serve --workers 2 --feedback FILE``, vote an
+    answer down and pick the right passage among its other matches, confirm another, vote a
+    third down alone; then ``qabot feedback export`` and ``qabot eval`` on the gold set say
+    the first is wrong (its right passage was second), the second right, and leave the third
+    (marked for review) out unless asked."""
+    log = tmp_path / "votes.jsonl"
+    problems = _watch(page)
+    with _qabot_serve(tmp_path, "--workers", "2", "--feedback", str(log)) as url:
+        page.goto(url + "/")
+        expect(page.locator("body.feedback-on")).to_have_count(1)
+
+        _ask(page, HQ_QUESTION)
+        expect(page.locator("#log .bubble-answer")).to_have_count(1)
+        group = _answer(page).get_by_role("group", name="Was this the right answer?")
+        expect(group).to_be_visible()
+        yes, no = _vote_button(page, YES), _vote_button(page, NO)
+        expect(yes).to_have_attribute("aria-pressed", "false")
+        expect(no).to_have_attribute("aria-pressed", "false")
+        no.click()
+        expect(no).to_have_attribute("aria-pressed", "true")
+        expect(yes).to_have_attribute("aria-pressed", "false")
+        status = _answer(page).get_by_role("status")
+        expect(status).to_have_text(re.compile(r"^Thanks! .*This was the right passage"))
+        _answer(page).locator("details.others summary").click()
+        right = _answer(page).locator(".other").first.locator("button[data-right]")
+        expect(right).to_have_text("This was the right passage")
+        expect(right).to_have_accessible_name(re.compile("^This was the right passage"))
+        expect(right).to_have_attribute("aria-pressed", "false")
+        right.click()
+        expect(right).to_have_attribute("aria-pressed", "true")
+        expect(no).to_have_attribute("aria-pressed", "true")
+        expect(status).to_have_text(
+            "Thanks! The passage you marked was recorded as the right one.")
+        right.click()  # pressed already: nothing more is sent
+        hq_reply = page.request.post(url + "/api/chat",
+                                     data={"question": HQ_QUESTION, "top_k": 3}).json()
+
+        _ask(page, "Who funds the IOM?")
+        expect(page.locator("#log .bubble-answer")).to_have_count(2)
+        _vote_button(page, YES).click()
+        expect(_vote_button(page, YES)).to_have_attribute("aria-pressed", "true")
+        expect(_answer(page).get_by_role("status")).to_have_text(
+            "Thanks! Your vote was recorded.")
+
+        _ask(page, "When was IOM founded?")
+        expect(page.locator("#log .bubble-answer")).to_have_count(3)
+        _vote_button(page, NO).focus()
+        page.keyboard.press("Enter")  # by keyboard too
+        expect(_vote_button(page, NO)).to_have_attribute("aria-pressed", "true")
+
+        page.reload()  # the votes stay shown as given
+        answers = page.locator("#log .bubble-answer")
+        expect(answers).to_have_count(3)
+        pressed = page.locator("#log button[aria-pressed='true']")
+        expect(pressed).to_have_count(4)
+        expect(answers.nth(0).locator(".other").first.locator("button[data-right]")
+               ).to_have_attribute("aria-pressed", "true")
+    assert problems == [], problems
+
+    votes = _votes(log)
+    assert [(v["question"], v["vote"], v["chosen_passage_id"]) for v in votes] == [
+        (HQ_QUESTION, "down", None),
+        (HQ_QUESTION, "down", hq_reply["alternatives"][0]["passage_id"]),
+        ("Who funds the IOM?", "up", None),
+        ("When was IOM founded?", "down", None)]
+    assert all(v["passage_id"] == votes[0]["passage_id"] for v in votes[:2])
+    assert votes[0]["passage_id"] == hq_reply["passage_id"]
+
+    gold = tmp_path / "gold.jsonl"
+    exported = _qabot("feedback", "export", log, "-o", gold, "--corpus", CORPUS)
+    assert exported.returncode == 0, exported.stderr
+    assert "3 items from 4 votes (2 answerable, 1 candidate unanswerable; 1 marked for " \
+           "review)" in exported.stderr
+    evaluated = _qabot("eval", gold, "--corpus", CORPUS, "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout)
+    assert (report["n"], report["answer_accuracy"], report["recall_at_k"]) == (2, 0.5, 1.0)
+    (failure,) = report["failures"]
+    assert (failure["question"], failure["found"], failure["rank"]) == (HQ_QUESTION, True, 2)
+    with_review = json.loads(_qabot("eval", gold, "--corpus", CORPUS, "--json",
+                                    "--include-review").stdout)
+    assert (with_review["n"], with_review["rejection_accuracy"]) == (3, 0.0)
+
+
+def test_a_vote_that_fails_says_why_as_text(voting: tuple[Page, Path]) -> None:
+    page, log = voting
+    _ask(page, HQ_QUESTION)
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    message = "the feedback log is full <b>so</b> nothing was recorded"
+    page.route("**/api/feedback", lambda route: route.fulfill(
+        status=507, content_type="application/json",
+        body=json.dumps({"error": {"status": 507, "code": "feedback_full",
+                                   "message": message}})))
+    _vote_button(page, YES).click()
+    status = _answer(page).get_by_role("status")
+    expect(status).to_have_text(f"Couldn't record your vote: {message}")
+    expect(status).to_have_class(re.compile("feedback-error"))
+    expect(status.locator("b")).to_have_count(0)
+    expect(_vote_button(page, YES)).to_have_attribute("aria-pressed", "false")
+    expect(_vote_button(page, YES)).to_be_enabled()
+    page.unroute("**/api/feedback")
+    page.route("**/api/feedback", lambda route: route.abort("connectionrefused"))
+    _vote_button(page, NO).click()
+    expect(status).to_have_text("Couldn't record your vote: I can't reach the server right now.")
+    page.unroute("**/api/feedback")
+    _vote_button(page, NO).click()  # the server back: it goes through, the error is gone
+    expect(status).to_have_class(re.compile(r"^(?!.*feedback-error)"))
+    expect(_vote_button(page, NO)).to_have_attribute("aria-pressed", "true")
+    assert [v["vote"] for v in _votes(log)] == ["down"]
+
+
+def test_vote_controls_on_a_phone_are_44px_and_do_not_scroll_sideways(
+        voting: tuple[Page, Path]) -> None:
+    page, _ = voting
+    page.set_viewport_size(PHONE)
+    _ask(page, HQ_QUESTION)
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    _answer(page).locator("details.others summary").click()
+    controls = page.locator("#log button[data-vote], #log button[data-right]")
+    assert controls.count() >= 3
+    for n in range(controls.count()):
+        box = controls.nth(n).bounding_box()
+        assert box and box["width"] >= 44 and box["height"] >= 44, (n, box)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_screenshot_of_the_vote_controls(voting: tuple[Page, Path]) -> None:
+    """Writes feedback.png (docs/screenshots/) to test-results/screenshots/ for a person to
+    judge: an answer voted down with the right passage marked among its other matches."""
+    page, _ = voting
+    page.set_viewport_size({"width": 1280, "height": 1080})  # the question and all of it
+    page.emulate_media(color_scheme="light", reduced_motion="reduce")
+    _ask(page, HQ_QUESTION)
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    _vote_button(page, NO).click()
+    _answer(page).locator("details.others summary").click()
+    right = _answer(page).locator(".other").first.locator("button[data-right]")
+    right.click()
+    expect(right).to_have_attribute("aria-pressed", "true")
+    page.mouse.move(0, 0)
+    _shot(page, "feedback")
+    page.emulate_media(color_scheme="dark", reduced_motion="reduce")
+    _shot(page, "feedback-dark")

@@ -204,7 +204,7 @@
     return btn;
   }
 
-  function alternativesList(alternatives, id) {
+  function alternativesList(alternatives, id, m) {
     const all = Array.isArray(alternatives) ? alternatives : [];
     const list = all.filter((a) => a && typeof a === "object" && asText(a.answer));
     if (!list.length) return null;
@@ -219,6 +219,8 @@
       li.appendChild(meta);
       const show = readerButton(id, all.indexOf(alt), alt, "Show this match in its document");
       if (show) li.appendChild(show);
+      const right = m ? rightPassageButton(m, all.indexOf(alt), alt) : null;
+      if (right) li.appendChild(right);
       ol.appendChild(li);
     }
     details.appendChild(ol);
@@ -262,7 +264,9 @@
     if (show) side.appendChild(show);
     foot.appendChild(side);
     bubble.appendChild(foot);
-    const others = alternativesList(d.alternatives, m.id);
+    const votes = feedbackRow(m);
+    if (votes) bubble.appendChild(votes);
+    const others = alternativesList(d.alternatives, m.id, m);
     if (others) bubble.appendChild(others);
     return li;
   }
@@ -734,6 +738,168 @@
     announce(`Conversation saved as ${name}.`);
   }
 
+  // ---------------------------------------------------------------- feedback
+
+  /* Readers' votes (POST /api/feedback, docs/feedback.md): Yes / No under each answer and
+   * "This was the right passage" on each of its other matches, which says the answer was
+   * wrong and that match right. The controls carry the class feedback-control and show only
+   * while the body has feedback-on, set when GET /api/health says the server records votes.
+   * The latest vote is kept with its message (m.feedback = {vote, chosen}), so a reload
+   * shows it pressed; pressing what is already pressed sends nothing. */
+
+  /** A thumb icon (Feather's thumbs-up / thumbs-down, MIT), cloned from its template in
+   * index.html: drawn as SVG, so no emoji font is needed. */
+  function thumb(vote) {
+    const template = document.getElementById(`icon-thumb-${vote}`);
+    const icon = template && template.content.firstElementChild;
+    return icon ? icon.cloneNode(true) : el("span", "vote-icon");
+  }
+
+  /** A message's recorded vote, {vote, chosen}, or null (none, or saved by an older page). */
+  function feedbackOf(m) {
+    const f = m && m.feedback;
+    if (!f || typeof f !== "object" || (f.vote !== "up" && f.vote !== "down")) return null;
+    return { vote: f.vote, chosen: Number.isInteger(f.chosen) && f.vote === "down" ? f.chosen : null };
+  }
+
+  function votePressed(m, vote) {
+    const f = feedbackOf(m);
+    return Boolean(f && f.vote === vote);
+  }
+
+  function voteButton(m, vote) {
+    const btn = el("button", `btn btn-small btn-vote btn-vote-${vote}`);
+    btn.type = "button";
+    btn.dataset.vote = vote;
+    btn.dataset.msg = String(m.id);
+    btn.appendChild(thumb(vote));
+    btn.appendChild(el("span", "vote-text", vote === "up" ? "Yes" : "No"));
+    btn.setAttribute("aria-label", vote === "up" ? "Yes, the answer was right" : "No, the answer was wrong");
+    btn.setAttribute("aria-pressed", String(votePressed(m, vote)));
+    return btn;
+  }
+
+  /** "Was this the right answer? Yes / No" and its status line, for an answer with an id. */
+  function feedbackRow(m) {
+    const d = m.data || {};
+    if (!asText(d.passage_id) || !asText(d.question)) return null;
+    const row = el("div", "feedback feedback-control");
+    row.setAttribute("role", "group");
+    const label = el("span", "feedback-label", "Was this the right answer?");
+    label.id = `feedback-label-${m.id}`;
+    row.setAttribute("aria-labelledby", label.id);
+    row.append(label, voteButton(m, "up"), voteButton(m, "down"));
+    const status = el("p", "feedback-status");
+    status.setAttribute("role", "status");
+    status.dataset.feedbackStatus = String(m.id);
+    row.appendChild(status);
+    return row;
+  }
+
+  /** "This was the right passage" on the alternative at index of message m. */
+  function rightPassageButton(m, index, alt) {
+    const d = m.data || {};
+    if (!asText(alt.passage_id) || !asText(d.passage_id) || !asText(d.question)) return null;
+    const btn = el("button", "btn btn-small btn-right feedback-control", "This was the right passage");
+    btn.type = "button";
+    btn.dataset.right = String(m.id);
+    btn.dataset.alt = String(index);
+    const f = feedbackOf(m);
+    btn.setAttribute("aria-pressed", String(Boolean(f && f.chosen === index)));
+    if (asText(alt.section)) btn.setAttribute("aria-label", `This was the right passage: ${alt.section}`);
+    return btn;
+  }
+
+  function messageNode(id) {
+    return els.log.querySelector(`[data-id="${CSS.escape(String(id))}"]`);
+  }
+
+  /** Brings a rendered answer's buttons in line with its recorded vote. */
+  function syncFeedback(m) {
+    const node = messageNode(m.id);
+    if (!node) return;
+    const f = feedbackOf(m);
+    for (const btn of node.querySelectorAll("button[data-vote]")) {
+      btn.setAttribute("aria-pressed", String(votePressed(m, btn.dataset.vote)));
+    }
+    for (const btn of node.querySelectorAll("button[data-right]")) {
+      btn.setAttribute("aria-pressed", String(Boolean(f && f.chosen === Number(btn.dataset.alt))));
+    }
+  }
+
+  function setFeedbackStatus(id, text, isError) {
+    const node = messageNode(id);
+    const status = node && node.querySelector("[data-feedback-status]");
+    if (!status) return;
+    status.textContent = text;
+    status.classList.toggle("feedback-error", Boolean(isError));
+  }
+
+  function setFeedbackBusy(id, busy) {
+    const node = messageNode(id);
+    if (!node) return;
+    for (const btn of node.querySelectorAll("button[data-vote], button[data-right]")) {
+      btn.disabled = busy;
+    }
+  }
+
+  async function postFeedback(body) {
+    let response;
+    try {
+      response = await fetch("/api/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch (_) {
+      return { ok: false, message: "I can't reach the server right now." };
+    }
+    let reply = null;
+    try {
+      reply = await response.json();
+    } catch (_) {
+      reply = null;
+    }
+    if (response.ok && reply && typeof reply === "object" && !reply.error) return { ok: true };
+    const message = reply && reply.error && asText(reply.error.message);
+    return { ok: false, message: message || `The server answered with an error (status ${response.status}).` };
+  }
+
+  /** Sends a vote on message m: "up", "down", or "down" with the alternative at chosen. */
+  async function vote(m, value, chosen) {
+    const d = m.data || {};
+    const f = feedbackOf(m);
+    if (f && f.vote === value && (chosen === null || f.chosen === chosen)) return;
+    const alt = chosen === null || !Array.isArray(d.alternatives) ? null : d.alternatives[chosen];
+    const body = { question: asText(d.question), passage_id: asText(d.passage_id), vote: value };
+    if (alt) body.chosen_passage_id = asText(alt.passage_id);
+    setFeedbackBusy(m.id, true);
+    const result = await postFeedback(body);
+    setFeedbackBusy(m.id, false);
+    if (!result.ok) {
+      setFeedbackStatus(m.id, `Couldn't record your vote: ${result.message}`, true);
+      return;
+    }
+    m.feedback = { vote: value, chosen: alt ? chosen : null };
+    save();
+    syncFeedback(m);
+    const others = Array.isArray(d.alternatives) && d.alternatives.length > 0;
+    let thanks = "Thanks! Your vote was recorded.";
+    if (alt) thanks = "Thanks! The passage you marked was recorded as the right one.";
+    else if (value === "down" && others) {
+      thanks = "Thanks! If one of the other matches was right, mark it with “This was the right passage”.";
+    }
+    setFeedbackStatus(m.id, thanks, false);
+  }
+
+  function onVoteClick(button) {
+    const id = Number(button.dataset.msg || button.dataset.right);
+    const m = messages.find((x) => x.id === id && x.role === "bot");
+    if (!m) return;
+    if (button.dataset.right !== undefined) vote(m, "down", Number(button.dataset.alt));
+    else vote(m, button.dataset.vote === "up" ? "up" : "down", null);
+  }
+
   // ---------------------------------------------------------------- reader view
 
   /* "Show in document" opens the document in a modal dialog, scrolled to the passage, with
@@ -946,6 +1112,7 @@
       const passages = Number(h && h.passages);
       const threshold = Number(h && h.threshold);
       if (Number.isFinite(threshold) && threshold > 0) answerThreshold = threshold;
+      document.body.classList.toggle("feedback-on", Boolean(h) && h.feedback === true);
       if (Number.isFinite(docs) && Number.isFinite(passages)) {
         els.corpusStats.textContent = `Searching ${passages} passage${passages === 1 ? "" : "s"} in ${docs} document${docs === 1 ? "" : "s"}.`;
         els.corpusStats.hidden = false;
@@ -1043,7 +1210,12 @@
       return;
     }
     const show = target.closest("button[data-reader]");
-    if (show) openReader(show);
+    if (show) {
+      openReader(show);
+      return;
+    }
+    const voted = target.closest("button[data-vote], button[data-right]");
+    if (voted) onVoteClick(voted);
   });
 
   els.exportBtn.addEventListener("click", exportTranscript);

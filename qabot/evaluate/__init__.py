@@ -71,6 +71,7 @@ re-exported here, so ``from qabot.evaluate import ...`` is the one import to use
 
 from .askers import Asker, RemoteError, bot_asker, http_asker
 from .gold import (
+    ALL_KINDS,
     KINDS,
     GoldItem,
     GoldSetError,
@@ -103,6 +104,7 @@ from .sweep import (
 )
 
 __all__ = [
+    "ALL_KINDS",
     "KINDS",
     "METRIC_KEYS",
     "Asker",

@@ -11,11 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import QABotError
+from ..feedback import FEEDBACK_KIND
 
 #: The kinds of gold question, in the order tables list them.
 KINDS = ("paraphrase", "keyword", "direct", "typo", "long", "unanswerable")
+#: Every kind a gold file may hold, in the order tables list them: the written kinds and
+#: ``feedback``, an answerable item made from readers' votes (``qabot feedback export``).
+ALL_KINDS = (*KINDS[:-1], FEEDBACK_KIND, KINDS[-1])
 
 _GOLD_KEYS = frozenset({"id", "question", "answers", "section", "kind", "unanswerable"})
+#: Keys an item may add: ``review`` (true: a person should check it; ``qabot eval`` skips
+#: it unless ``--include-review``), written by ``qabot feedback export``.
+_OPTIONAL_KEYS = frozenset({"review"})
 
 class GoldSetError(QABotError, ValueError):
     """The gold question file is missing, unreadable or malformed (the message names the line)."""
@@ -62,7 +69,8 @@ def items_not_in(items: Sequence[GoldItem], texts: Sequence[str]) -> list[GoldIt
 
 @dataclass(frozen=True)
 class GoldItem:
-    """One gold question; ``answers`` are alternatives (a right passage contains one)."""
+    """One gold question; ``answers`` are alternatives (a right passage contains one).
+    ``review`` marks an item made from readers' votes that a person should check first."""
 
     id: str
     question: str
@@ -71,6 +79,7 @@ class GoldItem:
     kind: str
     unanswerable: bool
     line: int = 0
+    review: bool = False
 
     @property
     def held_out(self) -> bool:
@@ -93,8 +102,9 @@ def load_gold(path: str | Path) -> tuple[GoldItem, ...]:
     """The items of a JSON-lines gold file, or :class:`GoldSetError` naming the bad line.
 
     Each non-blank line is one object with exactly the keys ``id``, ``question``,
-    ``answers``, ``section``, ``kind`` and ``unanswerable`` (see ``docs/gold-set.md``):
-    ``kind`` is one of :data:`KINDS`; ``unanswerable`` is true exactly when ``kind`` is
+    ``answers``, ``section``, ``kind`` and ``unanswerable`` (see ``docs/gold-set.md``), and
+    optionally ``review`` (a boolean): ``kind`` is one of :data:`ALL_KINDS`;
+    ``unanswerable`` is true exactly when ``kind`` is
     ``"unanswerable"``, and then ``answers`` is ``[]`` and ``section`` null; otherwise
     ``answers`` holds non-empty strings and ``section`` is a string. Ids are unique.
     """
@@ -133,7 +143,7 @@ def _parse_item(path: Path, number: int, line: str) -> GoldItem:
     missing = sorted(_GOLD_KEYS - obj.keys())
     if missing:
         raise GoldSetError(f"{where}: missing key(s) {', '.join(missing)}")
-    extra = sorted(obj.keys() - _GOLD_KEYS)
+    extra = sorted(obj.keys() - _GOLD_KEYS - _OPTIONAL_KEYS)
     if extra:
         raise GoldSetError(f"{where}: unknown key(s) {', '.join(extra)}")
     id_, question, answers = obj["id"], obj["question"], obj["answers"]
@@ -142,8 +152,11 @@ def _parse_item(path: Path, number: int, line: str) -> GoldItem:
         raise GoldSetError(f"{where}: id must be a non-empty string")
     if not isinstance(question, str) or not question.strip():
         raise GoldSetError(f"{where}: question must be a non-empty string")
-    if kind not in KINDS:
-        raise GoldSetError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind not in ALL_KINDS:
+        raise GoldSetError(f"{where}: kind must be one of {', '.join(ALL_KINDS)}, got {kind!r}")
+    review = obj.get("review", False)
+    if not isinstance(review, bool):
+        raise GoldSetError(f"{where}: review must be true or false, got {review!r}")
     if not isinstance(unanswerable, bool) or unanswerable != (kind == "unanswerable"):
         raise GoldSetError(f"{where}: unanswerable must be true exactly when kind is "
                            f"'unanswerable' (kind {kind!r}, unanswerable {unanswerable!r})")
@@ -158,4 +171,4 @@ def _parse_item(path: Path, number: int, line: str) -> GoldItem:
             raise GoldSetError(f"{where}: an answerable item needs at least one answer")
         if not isinstance(section, str) or not section.strip():
             raise GoldSetError(f"{where}: section must be a non-empty string")
-    return GoldItem(id_, question, tuple(answers), section, kind, unanswerable, number)
+    return GoldItem(id_, question, tuple(answers), section, kind, unanswerable, number, review)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import QABotError
 from .askers import Asker
-from .gold import KINDS, GoldItem, _contains_any, normalize_answer
+from .gold import ALL_KINDS, GoldItem, _contains_any, normalize_answer
 
 #: The metric keys of :meth:`Metrics.to_dict`, in table order.
 METRIC_KEYS = (
@@ -181,7 +181,7 @@ def report_from_replies(items: Sequence[GoldItem], replies: Sequence[Mapping[str
                         k: int) -> Report:
     """The :class:`Report` of replies already collected (``replies[i]`` answers ``items[i]``)."""
     results = tuple(judge(item, reply, k) for item, reply in zip(items, replies, strict=True))
-    kinds = [kind for kind in KINDS if any(r.item.kind == kind for r in results)]
+    kinds = [kind for kind in ALL_KINDS if any(r.item.kind == kind for r in results)]
     return Report(
         k=k,
         results=results,

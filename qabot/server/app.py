@@ -14,7 +14,8 @@ from flask.json.provider import DefaultJSONProvider
 import qabot
 
 from ..answer import QABot
-from ..documents import Skipped, default_corpus_path, load_corpus
+from ..documents import Skipped, corpus_hash, default_corpus_path, load_corpus
+from ..feedback import DEFAULT_MAX_BYTES, FeedbackLog
 from . import errors
 from .payload import LONE_SURROGATE
 from .routes import ENDPOINTS
@@ -38,7 +39,8 @@ class JSONProvider(DefaultJSONProvider):
         return LONE_SURROGATE.sub("\ufffd", super().dumps(obj, **kwargs))
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = None,
+               feedback_path: str | Path | None = None) -> Flask:
     """Build the qabot Flask app.
 
     ``config`` keys: ``CORPUS`` (a file or folder, default ``$QABOT_CORPUS`` else
@@ -46,8 +48,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
     the corpus is loaded, see :func:`~qabot.documents.load_corpus`; default false),
     ``SKIPPED`` (with ``bot``: the files its corpus loading skipped, shown by
     ``/api/health``), ``WEB_DIR`` (the chat page's folder, default the packaged ``web``
-    folder), ``MAX_CONTENT_LENGTH`` (default 64 KiB), plus any Flask setting. The bot is
-    built here, once, and kept in ``app.extensions["qabot"]``.
+    folder), ``MAX_CONTENT_LENGTH`` (default 64 KiB), ``FEEDBACK_MAX_BYTES`` (the feedback
+    log's size cap, default 16 MiB), plus any Flask setting. The bot is built here, once,
+    and kept in ``app.extensions["qabot"]``. ``feedback_path``: the JSON-lines file that
+    ``POST /api/feedback`` appends readers' votes to (:mod:`qabot.feedback`); without it,
+    feedback is off. A path that cannot be appended to raises
+    :class:`~qabot.feedback.FeedbackError` here.
     Debug mode is forced off: its error pages would leak tracebacks.
     """
     app = Flask(__name__, static_folder=None)
@@ -59,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
         SKIPPED=(),
         WEB_DIR=None,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        FEEDBACK_MAX_BYTES=DEFAULT_MAX_BYTES,
     )
     if config is not None:
         app.config.from_mapping(config)
@@ -73,12 +80,26 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
     app.extensions["qabot"] = bot
     app.extensions["qabot.skipped"] = skipped
     app.extensions["qabot.web_dir"] = Path(app.config["WEB_DIR"] or default_web_dir())
+    _setup_feedback(app, bot, feedback_path)
 
     errors.register(app)
     for endpoint in ENDPOINTS:
         app.add_url_rule(endpoint.rule, endpoint.operation_id, endpoint.handler(),
                          methods=[endpoint.method], **endpoint.options)
     return app
+
+
+def _setup_feedback(app: Flask, bot: QABot, path: str | Path | None) -> None:
+    """Keep the feedback log (``None``: off) on the app and, when on, the corpus's passage
+    ids and hash: the server's record of which corpus a vote was about."""
+    app.extensions["qabot.feedback"] = None
+    if path is None:
+        return
+    log = FeedbackLog(path, app.config["FEEDBACK_MAX_BYTES"])
+    log.check()
+    app.extensions["qabot.feedback"] = log
+    app.extensions["qabot.feedback.ids"] = frozenset(bot.passage_ids)
+    app.extensions["qabot.feedback.corpus_hash"] = corpus_hash(bot.documents)
 
 
 def default_web_dir() -> Path:

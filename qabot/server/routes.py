@@ -19,10 +19,11 @@ from werkzeug.exceptions import NotFound
 
 from .. import __version__
 from ..answer import QABot
+from ..feedback import FeedbackError, FeedbackFull, FeedbackLog, parse_feedback
 from . import schema
 from .errors import APIError
 from .payload import parse_body
-from .schema import ChatRequest, ReplyModel, RequestModel, quote
+from .schema import ChatRequest, FeedbackRequest, ReplyModel, RequestModel, quote
 
 __all__ = ["ENDPOINTS", "Endpoint", "Reply"]
 
@@ -84,7 +85,8 @@ def _health() -> Response:
     health = schema.Health(
         status="ok", version=__version__, documents=len(bot.documents),
         passages=len(bot.passages), threshold=bot.threshold, encoder=bot.encoder,
-        skipped=[s.to_dict() for s in current_app.extensions["qabot.skipped"]])
+        skipped=[s.to_dict() for s in current_app.extensions["qabot.skipped"]],
+        feedback=current_app.extensions["qabot.feedback"] is not None)
     return jsonify(health.model_dump())
 
 
@@ -101,6 +103,33 @@ def _document(name: str) -> Response:
         raise APIError(404, "unknown_document", f"no document named {quote(name, limit=200)} "
                        "in the corpus; GET /api/sections lists them")
     return jsonify(document)
+
+
+def _feedback(body: FeedbackRequest) -> tuple[Response, int]:
+    """``POST /api/feedback``: record a reader's vote on a reply (:mod:`qabot.feedback`),
+    201 with the vote as written. 404 ``feedback_disabled`` when the server keeps no log;
+    422 ``unknown_passage`` for an id the corpus does not have; 507 ``feedback_full``
+    (nothing written) when the log is at its cap; 503 when it cannot be written."""
+    log: FeedbackLog | None = current_app.extensions["qabot.feedback"]
+    if log is None:
+        raise APIError(404, "feedback_disabled", "feedback is off on this server: start it "
+                       "with --feedback FILE (or QABOT_FEEDBACK=FILE) to record votes")
+    try:
+        # The rules a schema cannot hold: the ids are the corpus's, chosen only with down.
+        vote = parse_feedback(body.model_dump(), current_app.extensions["qabot.feedback.ids"],
+                              corpus_hash=current_app.extensions["qabot.feedback.corpus_hash"])
+    except FeedbackError as exc:
+        raise APIError(exc.status, exc.code, str(exc)) from None
+    try:
+        log.append(vote)
+    except FeedbackFull:
+        raise APIError(507, "feedback_full", "the feedback log is full, so the vote was not "
+                       "recorded; the server's operator has been told") from None
+    except OSError:
+        current_app.logger.exception("cannot append to the feedback log %s", log.path)
+        raise APIError(503, "feedback_unavailable", "the vote could not be recorded right "
+                       "now; try again later") from None
+    return jsonify(schema.Vote(**vote.to_dict()).model_dump()), 201
 
 
 def _openapi() -> Response:
@@ -136,6 +165,28 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                          "invalid_top_k", schema.Error),
             "413": Reply("The body is over 64 KiB", schema.Error),
             "415": Reply("The body is not sent as application/json", schema.Error),
+            "default": ERROR,
+        }),
+    Endpoint(
+        "/api/feedback", "POST", _feedback, "feedback",
+        "Record a reader's vote on a reply (qabot serve --feedback FILE)",
+        body=FeedbackRequest,
+        example={"question": "Where are the headquarters?", "passage_id": "iom.txt:15824-16214",
+                 "vote": "down", "chosen_passage_id": "iom.txt:753-786"},
+        replies={
+            "201": Reply("The vote, as appended to the log", schema.Vote),
+            "400": Reply("invalid_json, invalid_body, unknown_field, invalid_question, "
+                         "invalid_passage_id, invalid_vote or invalid_chosen_passage_id",
+                         schema.Error),
+            "404": Reply("feedback_disabled: the server records no feedback", schema.Error),
+            "413": Reply("The body is over 64 KiB", schema.Error),
+            "415": Reply("The body is not sent as application/json", schema.Error),
+            "422": Reply("unknown_passage: a passage id that is no passage of the loaded "
+                         "corpus", schema.Error),
+            "503": Reply("feedback_unavailable: the log could not be written (logged)",
+                         schema.Error),
+            "507": Reply("feedback_full: the log is at its size cap; nothing was written",
+                         schema.Error),
             "default": ERROR,
         }),
     Endpoint("/api/health", "GET", _health, "health", "Liveness and corpus size",

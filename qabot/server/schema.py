@@ -29,6 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ..answer import validate_question
 from ..errors import QuestionError
+from ..feedback import MAX_PASSAGE_ID_LENGTH, VOTES
 from ..limits import DEFAULT_TOP_K, ENCODERS, MAX_QUESTION_LENGTH, MAX_TOP_K
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Alternative",
     "Answer",
     "ChatRequest",
+    "FeedbackRequest",
     "Document",
     "Error",
     "Health",
@@ -45,6 +47,7 @@ __all__ = [
     "RequestModel",
     "RequestRefused",
     "Sections",
+    "Vote",
     "describe",
     "quote",
 ]
@@ -183,6 +186,52 @@ class ChatRequest(RequestModel):
         BeforeValidator(_whole_number), Refusal(_top_k_refused)] = DEFAULT_TOP_K
 
 
+# ----------------------------------------------------------------------------- feedback
+
+
+def _passage_id_refused(name: str, what: str) -> Callable[[Any], str]:
+    def message(value: Any) -> str:
+        return (f"{name} must be {what} as replies give it (<document>:<start>-<end>, at most "
+                f"{MAX_PASSAGE_ID_LENGTH} characters), got {describe(value)}")
+    return message
+
+
+def _feedback_question_refused(value: Any) -> str:
+    return ("question must be the question asked, a non-blank string of 1 to "
+            f"{MAX_QUESTION_LENGTH} characters, got {describe(value)}")
+
+
+class FeedbackRequest(RequestModel):
+    """The body of POST /api/feedback: a reader's vote on a reply. Both passage ids must be
+    passages of the loaded corpus (else 422 unknown_passage), and differ; the view checks
+    that (:func:`qabot.feedback.parse_feedback`), since no schema can list the corpus."""
+
+    # A chosen passage goes with a thumbs-down only.
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"vote": {"const": "up"}}, "required": ["vote"]},
+        "then": {"properties": {"chosen_passage_id": {"type": "null"}}}})
+
+    hint: ClassVar[str] = '{"question": "...", "passage_id": "...", "vote": "up"}'
+
+    question: Annotated[str, Field(
+        strict=True, min_length=1, max_length=MAX_QUESTION_LENGTH, pattern=NOT_BLANK_PATTERN,
+        description="The question asked (the reply's question)."),
+        Refusal(_feedback_question_refused)]
+    passage_id: Annotated[str, Field(
+        strict=True, min_length=1, max_length=MAX_PASSAGE_ID_LENGTH,
+        description="The passage shown as the answer (the reply's passage_id).",
+        examples=["iom.txt:15824-16214"]),
+        Refusal(_passage_id_refused("passage_id", "a passage id"))]
+    vote: Annotated[Literal[VOTES], Field(  # type: ignore[valid-type]
+        description="up: the answer was right; down: it was not."),
+        Refusal(lambda value: f'vote must be "up" or "down", got {describe(value)}')]
+    chosen_passage_id: Annotated[
+        Annotated[str, Field(strict=True, min_length=1, max_length=MAX_PASSAGE_ID_LENGTH)] | None,
+        Field(description="With vote down only: the alternative the reader says was the "
+                          "right passage (another passage than passage_id)."),
+        Refusal(_passage_id_refused("chosen_passage_id", "null or a passage id"))] = None
+
+
 # ----------------------------------------------------------------------------- replies
 
 
@@ -263,6 +312,21 @@ class Health(ReplyModel):
     skipped: list[SkippedFile] = Field(
         description="Files of the corpus folder left out, and why (binary, not UTF-8, empty, "
                     "unreadable, a link outside the folder).")
+    feedback: bool = Field(description="Whether POST /api/feedback records votes (qabot serve "
+                                       "--feedback FILE).")
+
+
+class Vote(ReplyModel):
+    """A vote as written to the feedback log, one JSON line (qabot.feedback.Vote.to_dict());
+    time and corpus_hash are the server's."""
+
+    time: str = Field(description="ISO 8601, UTC", examples=["2026-11-30T08:00:00.123Z"])
+    corpus_hash: str = Field(pattern="^[0-9a-f]{64}$",
+                             description="SHA-256 of the loaded corpus's documents.")
+    question: str
+    passage_id: PassageId
+    vote: Literal[VOTES]  # type: ignore[valid-type]
+    chosen_passage_id: PassageId | None
 
 
 class SectionCount(ReplyModel):
@@ -284,7 +348,9 @@ class Sections(ReplyModel):
 ERROR_CODES = ("invalid_question", "invalid_top_k", "unknown_field", "unknown_document",
                "invalid_json", "invalid_body", "unsupported_media_type", "body_too_large",
                "not_found", "method_not_allowed", "internal_error", "bad_request",
-               "headers_too_large", "not_implemented")
+               "headers_too_large", "not_implemented", "invalid_vote", "invalid_passage_id",
+               "invalid_chosen_passage_id", "unknown_passage", "feedback_disabled",
+               "feedback_full", "feedback_unavailable")
 
 
 class ErrorDetail(ReplyModel):
@@ -305,5 +371,5 @@ class Error(ReplyModel):
 
 
 #: The models /api/openapi.json has as components, under their class names.
-REQUEST_MODELS: tuple[type[RequestModel], ...] = (ChatRequest,)
-REPLY_MODELS: tuple[type[ReplyModel], ...] = (Answer, Document, Health, Sections, Error)
+REQUEST_MODELS: tuple[type[RequestModel], ...] = (ChatRequest, FeedbackRequest)
+REPLY_MODELS: tuple[type[ReplyModel], ...] = (Answer, Document, Health, Sections, Vote, Error)
