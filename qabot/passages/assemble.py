@@ -23,7 +23,6 @@ The readers (``text``, ``markdown``, ``html``) each turn a document into the sam
 
 from __future__ import annotations
 
-import html as html_lib
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -314,9 +313,11 @@ def _cut_heading(text: str) -> str:
 
 
 def _passage_text(raw: str, *, markdown: bool) -> str:
-    lines = [strip_marker(line) for line in raw.split("\n")]
+    lines = raw.split("\n")
+    if markdown:  # a blockquote's lines ("> text", "> > text") read without their ">"
+        lines = [re.sub(r"^(?:\s*>)+", "", line) for line in lines]
+    lines = [strip_marker(line) for line in lines]
     text = " ".join(" ".join(lines).split())
     if markdown:
-        text = clean_inline(text)
-    text = html_lib.unescape(text) if markdown else text
+        text = clean_inline(text)  # markdown-it-py decodes entities and escapes too
     return re.sub(r"\s+([:;,])", r"\1", text) if " : " in text else text

@@ -1,131 +1,140 @@
-"""The Markdown reader: a Markdown document as the unit stream (``units.Unit``).
+"""The Markdown reader: a Markdown document as the unit stream (``units.Unit``), read from
+markdown-it-py's CommonMark tokens (with its GFM table rule), not from regular expressions.
 
-Headings are ATX (``#``) or setext (underlined) lines, with their levels; fenced code is one
-code unit, never headings or items; a pipe table's rows are items, cells named by their
-header (``units.table_row_text``); a thematic break ends a paragraph; list items and
-paragraphs are read as plain text's are (``text.content_items``). Inline markup is reduced
-to its text (:func:`clean_inline`).
+* ``heading_open`` (ATX ``#`` or setext, underlined) is a heading of its level, its text the
+  inline content without markup, its span the heading's text line(s);
+* a paragraph is a text unit spanning its lines; the first paragraph of a list item is an
+  item spanning the item's marker line to the paragraph's end (nested lists give their own
+  items), later paragraphs of the item are text;
+* ``fence`` and indented ``code_block`` are code units (their content lines), never headings
+  or items; an ``html_block`` is read by the HTML reader (its text and headings, not its
+  tags);
+* a table's body rows are items, ``units.table_row_text`` of their cells, named by the
+  header row; a thematic break (``hr``) ends nothing but the paragraph before it.
+
+Units read from a span (paragraphs, items) are cleaned by the assembler with
+:func:`clean_inline`, which also parses with markdown-it-py: links and images become their
+text, emphasis and code spans lose their markers, entities and backslash escapes are
+decoded, raw inline HTML is kept as written; the assembler drops a blockquote's ``>``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from functools import cache
 
-from .sentences import is_marker_line
-from .text import content_items
-from .units import Line, Unit, split_blocks, split_lines, table_row_text
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from .html import read_html
+from .units import Unit, split_lines, table_row_text
 
 __all__ = ["clean_inline", "read_markdown"]
 
-_MD_HEADING = re.compile(r"^\s{0,3}(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
-_MD_SETEXT = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
-_MD_THEMATIC_BREAK = re.compile(r"^\s{0,3}(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,})$")
-_MD_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+@cache
+def _parser() -> MarkdownIt:
+    """CommonMark with GFM tables; built once (it holds no per-document state)."""
+    return MarkdownIt("commonmark").enable("table")
 
 
 def read_markdown(text: str) -> list[Unit]:
     """The units of a Markdown document (see the module docstring)."""
+    lines = split_lines(text)
+    tokens = _parser().parse(text)
+
+    def span(first: int, last: int) -> tuple[int, int] | None:
+        """Offsets of lines ``first``..``last`` (0-based, inclusive), blank lines at the
+        edges left out; ``None`` when all are blank."""
+        content = [ln for ln in lines[first : last + 1] if ln.text.strip()]
+        return (content[0].start, content[-1].end) if content else None
+
     units: list[Unit] = []
-    for is_code, segment in _split_fences(split_lines(text)):
-        if is_code:
-            # A fenced code block is one unit of text: never headings or list items.
-            content = [ln for ln in segment if ln.text.strip()]
-            if content:
-                units.append(Unit("code", "", content[0].start, content[-1].end))
+    item_starts: list[int] = []  # the marker line of each open list item, innermost last
+    item_fresh: list[bool] = []  # whether that item's first paragraph is still to come
+    header: list[str] | None = None
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        kind = token.type
+        if kind == "list_item_open" and token.map:
+            item_starts.append(token.map[0])
+            item_fresh.append(True)
+        elif kind == "list_item_close":
+            item_starts.pop()
+            item_fresh.pop()
+        elif kind == "heading_open" and token.map:
+            inline = tokens[i + 1]
+            first, last = token.map[0], token.map[1] - 1
+            if token.markup in ("=", "-"):
+                last -= 1  # a setext heading: its text lines, not the underline
+            where = span(first, last)
+            heading = _inline_text(inline)
+            if heading and where:
+                units.append(Unit("heading", heading, *where, level=int(token.tag[1])))
+            i += 3
             continue
-        for block in split_blocks(segment):
-            units.extend(_block_units(block))
+        elif kind in ("fence", "code_block") and token.map:
+            first, last = token.map[0], token.map[1] - 1
+            if kind == "fence":
+                first += 1
+                closing = lines[last].text.lstrip(" \t>") if last < len(lines) else ""
+                if last >= first and closing.startswith(token.markup):
+                    last -= 1
+            where = span(first, last)
+            if where:
+                units.append(Unit("code", "", *where))
+        elif kind == "paragraph_open" and token.map:
+            first, last = token.map[0], token.map[1] - 1
+            item = bool(item_fresh) and item_fresh[-1]
+            if item:
+                first = item_starts[-1]
+                item_fresh[-1] = False
+            where = span(first, last)
+            if where:
+                units.append(Unit("item" if item else "text", "", *where))
+        elif kind == "html_block" and token.map:
+            # Raw HTML is read by the HTML reader: its text, not its tags ("</details>").
+            offset = lines[token.map[0]].start
+            units.extend(Unit(u.kind, u.text, u.start + offset, u.end + offset, u.level)
+                         for u in read_html(token.content))
+        elif kind == "thead_open":
+            header = None
+        elif kind == "tr_open" and token.map:
+            cells, j = [], i + 1
+            while tokens[j].type != "tr_close":
+                if tokens[j].type == "inline":
+                    cells.append(_inline_text(tokens[j]))
+                j += 1
+            if header is None:
+                header = cells
+            else:
+                row = table_row_text(cells, header)
+                where = span(token.map[0], token.map[1] - 1)
+                if row and where:
+                    units.append(Unit("item", row, *where))
+            i = j + 1
+            continue
+        elif kind == "table_close":
+            header = None
+        i += 1
     return units
 
 
-def _split_fences(lines: list[Line]) -> list[tuple[bool, list[Line]]]:
-    """Markdown lines cut into ``(is_code, lines)`` runs at ``` / ~~~ fences."""
-    segments: list[tuple[bool, list[Line]]] = [(False, [])]
-    fence = ""
-    for line in lines:
-        match = _MD_FENCE.match(line.text)
-        if match and (not fence or match.group(1) == fence):
-            fence = "" if fence else match.group(1)
-            segments.append((bool(fence), []))
-            continue
-        segments[-1][1].append(line)
-    return [(is_code, seg) for is_code, seg in segments if seg]
-
-
-def _markdown_table_rows(block: list[Line]) -> list[Unit] | None:
-    if len(block) < 3 or not all("|" in ln.text for ln in block):
-        return None
-    if not _MD_TABLE_RULE.match(block[1].text):
-        return None
-    header = _markdown_cells(block[0].text)
-    units = []
-    for line in block[2:]:
-        text = table_row_text(_markdown_cells(line.text), header)
-        if text:
-            units.append(Unit("item", text, line.start, line.end))
-    return units
-
-
-def _markdown_cells(line: str) -> list[str]:
-    return [clean_inline(c) for c in line.strip().strip("|").split("|")]
-
-
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-# Underscore emphasis only at word edges, so snake_case names keep their underscores.
-_MD_EMPHASIS = re.compile(
-    r"(\*\*|\*|`)(?=\S)(.+?)(?<=\S)\1|(?<![\w])(__|_)(?=\S)(.+?)(?<=\S)\3(?![\w])"
-)
+def _inline_text(token: Token) -> str:
+    """An inline token's text without markup: link and image text kept, code spans and
+    raw HTML as written, line breaks as spaces; whitespace collapsed."""
+    parts: list[str] = []
+    for child in token.children or ():
+        if child.type in ("text", "code_inline", "html_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(child.content)  # its alt text
+    return " ".join("".join(parts).split())
 
 
 def clean_inline(s: str) -> str:
-    """Inline Markdown (links, emphasis, code spans) reduced to its text."""
-    s = _MD_LINK.sub(r"\1", s)
-    s = _MD_EMPHASIS.sub(lambda m: m.group(2) if m.group(1) else m.group(4), s)
-    return " ".join(s.split())
-
-
-
-
-def _block_units(block: list[Line]) -> Iterator[Unit]:
-    """A block's headings and content; ATX headings split a block wherever they stand; a
-    setext heading is a line underlined by "===" (level 1) or "---" (level 2); a thematic
-    break is dropped."""
-    rest: list[Line] = []
-    skip_next = False
-    for i, line in enumerate(block):
-        if skip_next:
-            skip_next = False
-            continue
-        match = _MD_HEADING.match(line.text)
-        underline = _MD_SETEXT.match(block[i + 1].text) if i + 1 < len(block) else None
-        if match or (underline and line.text.strip() and not is_marker_line(line.text)):
-            if rest:
-                yield from _content_units(rest)
-                rest = []
-            if match:
-                heading = clean_inline(match.group("text"))
-                level = len(match.group("hashes"))
-            else:
-                heading = clean_inline(line.text.strip())
-                level = 1 if "=" in underline.group(0) else 2
-                skip_next = True
-            if heading:
-                yield Unit("heading", heading, line.start, line.end, level)
-        elif _MD_THEMATIC_BREAK.match(line.text):
-            if rest:
-                yield from _content_units(rest)
-                rest = []
-        else:
-            rest.append(line)
-    if rest:
-        yield from _content_units(rest)
-
-
-def _content_units(block: list[Line]) -> Iterator[Unit]:
-    table = _markdown_table_rows(block)
-    if table is not None:
-        yield from table
-        return
-    yield from content_items(block)
+    """Inline Markdown (links, images, emphasis, code spans, escapes) reduced to its text."""
+    tokens = _parser().parseInline(s)
+    return _inline_text(tokens[0]) if tokens else " ".join(s.split())
