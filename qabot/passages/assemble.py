@@ -19,6 +19,11 @@ The readers (``text``, ``markdown``, ``html``) each turn a document into the sam
   cut the same way at ``MAX_SECTION_CHARS``, with "…".
 * **A line that only repeats its section's heading** (plain text, where layout may take a
   heading for text) is not a passage when the section has other text.
+* **A passage with no letter or digit** (a rule of dashes, the "*" of a comment box) is
+  dropped: it answers nothing, yet the headings indexed with it would match on their own.
+* **Short plain-text paragraphs** (under ``MIN_PARAGRAPH_CHARS``) join the next paragraph
+  of their section, or the one before when last: "No." and the paragraph that explains
+  it are one answer (see :func:`_short_paragraphs_joined`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ __all__ = [
     "MAX_LIST_CHARS",
     "MAX_PASSAGE_CHARS",
     "MAX_SECTION_CHARS",
+    "MIN_PARAGRAPH_CHARS",
     "READERS",
     "Passage",
     "split_document",
@@ -58,6 +64,8 @@ MAX_PASSAGE_CHARS = 700
 MAX_LIST_CHARS = 400
 #: A heading from markup (or a title) longer than this is cut, so every reply is bounded.
 MAX_SECTION_CHARS = 200
+#: A plain-text paragraph shorter than this is joined to its neighbour in its section.
+MIN_PARAGRAPH_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -182,9 +190,60 @@ def _assemble(units: list[Unit], document: Document) -> list[Passage]:
                     Passage(text, section, document.name, group[0][0], group[-1][1], parents),
                     unit.kind == "item",
                 ))
+    # A passage with no letter or digit (a rule of dashes, a "*" of a comment box) answers
+    # nothing, yet the headings indexed with it would match a question on their own.
+    passages = [(p, item) for p, item in passages if any(ch.isalnum() for ch in p.text)]
     if document.format == "text":
-        passages = _without_heading_echoes(passages)
+        passages = _short_paragraphs_joined(_without_heading_echoes(passages), source)
     return _with_list_context(passages)
+
+
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+#: A paragraph opened by a label ("Repair Work: ...", "Note: ...") is an entry of its own.
+_LABEL = re.compile(r"^[A-Z][\w'’()/-]*(?: [\w'’()/-]+){0,3}: \S")
+
+
+def _short_paragraphs_joined(
+    passages: list[tuple[Passage, bool]], source: str
+) -> list[tuple[Passage, bool]]:
+    """The passages, each paragraph shorter than ``MIN_PARAGRAPH_CHARS`` joined to the next
+    paragraph of its section (to the one before when it cannot join the next and does not
+    end with ":", which introduces what follows), as long as the joined text fits
+    ``MAX_PASSAGE_CHARS``. Paragraphs are what blank lines delimit, with nothing but blank
+    lines between (a rule of dashes before footnotes, a dropped heading echo, keep them
+    apart): lines of one block that the reader kept apart (glossary entries, one a line),
+    paragraphs opened by a label ("Note: ...") and list items are left alone.
+
+    In plain text a paragraph is whatever blank lines delimit; an answer that opens with
+    "No." or closes with a one-line remark is one answer in several paragraphs, and a
+    passage that short would be matched mostly through the headings indexed with it.
+    """
+
+    def joinable(a: tuple[Passage, bool], b: tuple[Passage, bool]) -> bool:
+        return (not a[1] and not b[1]
+                and not (_LABEL.match(a[0].text) or _LABEL.match(b[0].text))
+                and (a[0].document, a[0].section, a[0].parents)
+                == (b[0].document, b[0].section, b[0].parents)
+                and len(a[0].text) + 1 + len(b[0].text) <= MAX_PASSAGE_CHARS
+                and not source[a[0].end:b[0].start].strip()  # nothing dropped between
+                and _BLANK_LINE.search(source, a[0].end, b[0].start) is not None)
+
+    def joined(a: Passage, b: Passage) -> tuple[Passage, bool]:
+        return replace(a, text=f"{a.text} {b.text}", end=b.end), False
+
+    out: list[tuple[Passage, bool]] = []
+    for i, current in enumerate(passages):
+        after = passages[i + 1] if i + 1 < len(passages) else None
+        if out and len(out[-1][0].text) < MIN_PARAGRAPH_CHARS and joinable(out[-1], current):
+            out[-1] = joined(out[-1][0], current[0])
+        elif (out and len(current[0].text) < MIN_PARAGRAPH_CHARS
+              and not current[0].text.endswith(":")
+              and (after is None or not joinable(current, after))
+              and joinable(out[-1], current)):
+            out[-1] = joined(out[-1][0], current[0])
+        else:
+            out.append(current)
+    return out
 
 
 def _bare(text: str) -> str:
