@@ -60,7 +60,7 @@ from .sentences import (
 )
 from .units import Line, Unit, indent_of, split_blocks, split_lines
 
-__all__ = ["OUTLINE", "WRAP_WIDTH", "content_items", "read_text"]
+__all__ = ["OUTLINE", "WRAP_WIDTH", "read_text"]
 
 #: A block whose lines are all at most this long is hard-wrapped prose: its lines join.
 WRAP_WIDTH = 100
@@ -435,10 +435,10 @@ def _content_units(block: list[Line]) -> Iterator[Unit]:
             yield Unit("item", f"{' '.join(key.text.split())} - {value}", key.start,
                        values[-1].end)
         return
-    yield from content_items(block)
+    yield from _content_items(block)
 
 
-def content_items(block: list[Line]) -> Iterator[Unit]:
+def _content_items(block: list[Line]) -> Iterator[Unit]:
     """A block's paragraphs and list items as text and item units read from their spans.
 
     A marker line starts an item; other lines continue the current item when indented
