@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 import qabot.answer as answer_mod
-import qabot.passages as passages_mod
+import qabot.passages.assemble as passages_mod
 import qabot.retrieval.lexical as index_mod
 import qabot.retrieval.ranker as ranker_mod
 from qabot import QABot, load_corpus

@@ -424,9 +424,14 @@ def index_version() -> str:
     from . import __version__
 
     digest = hashlib.sha256()
-    for module in ("documents.py", "passages.py", "retrieval/lexical.py", "retrieval/ranker.py",
+    for module in ("documents.py", "passages", "retrieval/lexical.py", "retrieval/ranker.py",
                    "retrieval/semantic.py"):
-        digest.update(resources.files("qabot").joinpath(module).read_bytes())
+        entry = resources.files("qabot").joinpath(module)
+        # A package (passages/) counts by its modules, in name order.
+        files = (sorted((f for f in entry.iterdir() if f.name.endswith(".py")),
+                        key=lambda f: f.name) if entry.is_dir() else [entry])
+        for file in files:
+            digest.update(file.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 

@@ -836,7 +836,9 @@ def test_a_list_does_not_take_a_paragraph_that_does_not_introduce_it(make_doc) -
 
 
 def test_a_paragraph_is_not_a_list(make_doc) -> None:
-    passages = split(make_doc("Notes\n\nFirst paragraph here.\n\nSecond paragraph here.\n"))
+    first, second = ("First paragraph here, long enough to stand alone. " * 5,
+                     "Second paragraph here, long enough to stand alone too. " * 5)
+    passages = split(make_doc(f"Notes\n\n{first}\n\n{second}\n"))
     assert [p.context for p in passages] == ["", ""]
 
 
@@ -1252,7 +1254,9 @@ def test_a_term_above_its_indented_description_stays_with_it(make_doc) -> None:
     doc = make_doc("Scripts\n\n    The individual files are:\n\n    postrm\n\n"
                    "        This script removes what the package created.\n")
     passages = split(doc)
-    assert "postrm This script removes what the package created." in texts(passages)
+    # The short line introducing it joins it too (a paragraph under MIN_PARAGRAPH_CHARS).
+    assert texts(passages) == [
+        "The individual files are: postrm This script removes what the package created."]
     assert {p.section for p in passages} == {"Scripts"}
 
 
@@ -1290,3 +1294,54 @@ def test_unicode_spaces_count_as_spaces_for_layout(make_doc, space: str) -> None
     [passage] = split(doc)
     assert passage.section == "4.2. Hardware Support"
     assert passage.text == "Most hardware works, and the rest is listed below."
+
+
+# --- short plain-text paragraphs and wordless passages ---------------------------------
+
+
+def test_a_short_paragraph_joins_the_next_of_its_section(make_doc) -> None:
+    answer = ("The only restriction on redistribution is the copyright statement found "
+              "in every source file; the statement asks for credit and nothing more.")
+    doc = make_doc(f"FAQ\n\n1.9 Is there a licence?\n\n    No.\n\n    {answer}\n\n"
+                   "1.10 Next question?\n\n    Yes.\n")
+    passages = split(doc)
+    assert [(p.section, p.text) for p in passages] == [
+        ("1.9 Is there a licence?", f"No. {answer}"),
+        ("1.10 Next question?", "Yes."),   # alone in its section: nothing to join
+    ]
+    assert doc.text[passages[0].start:passages[0].end].startswith("No.")
+    assert doc.text[passages[0].start:passages[0].end].endswith("nothing more.")
+
+
+def test_a_short_paragraph_ending_its_section_joins_the_one_before(make_doc) -> None:
+    doc = make_doc("Getting it\n\nIt is available by anonymous ftp from the project's "
+                   "server, in the tools sub-directory.\n\n"
+                   "Signed tar files are available too.\n\nNext Part\n\nOther text.\n")
+    assert pairs(split(doc))[0] == (
+        "Getting it", "It is available by anonymous ftp from the project's server, in the "
+        "tools sub-directory. Signed tar files are available too.")
+
+
+@pytest.mark.parametrize("second", [
+    "Note: the shop is closed on Sundays.",                  # a labelled entry stands alone
+    "- a list item stays an item",                           # list items are left alone
+])
+def test_labelled_paragraphs_and_items_are_not_joined(make_doc, second: str) -> None:
+    doc = make_doc(f"Shop\n\nThe shop opens at nine.\n\n{second}\n")
+    assert len(split(doc)) == 2
+
+
+def test_paragraphs_are_not_joined_past_the_limit(make_doc) -> None:
+    long = " ".join(["word"] * 139) + "."  # 695 characters: with "Short one." over 700
+    doc = make_doc(f"Part\n\nShort one.\n\n{long}\n")
+    assert texts(split(doc)) == ["Short one.", long]
+
+
+@pytest.mark.parametrize("name", ["doc.txt", "doc.md", "doc.html"])
+def test_a_passage_without_letters_or_digits_is_dropped(make_doc, name: str) -> None:
+    body = {"doc.txt": "Licence\n\nThe text of the licence follows here in full.\n\n*\n",
+            "doc.md": "# Licence\n\nThe text of the licence follows here in full.\n\n- *\n",
+            "doc.html": "<h1>Licence</h1><p>The text of the licence follows here in full.</p>"
+                        "<p>* * *</p>"}[name]
+    assert texts(split(make_doc(body, name=name))) == [
+        "The text of the licence follows here in full."]
