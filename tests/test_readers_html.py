@@ -82,6 +82,11 @@ def test_content_with_links_is_kept(body: str) -> None:
     assert all(p.section == "Links" for p in split_document(html(f"<h1>Links</h1>{body}")))
 
 
+def test_a_fragment_link_left_open_ends_with_its_block() -> None:
+    body = "<h1>T</h1><p><a href='#x'>Jump</p><p>Real content follows here.</p><p>More.</p>"
+    assert texts(body) == ["Real content follows here.", "More."]
+
+
 def test_the_share_counts_letters_not_digits_or_punctuation() -> None:
     # 'Sky' (3 letters) in the link, 'x' (1) outside: 0.75 < NAVIGATION_SHARE; 'Skyline' 7/8.
     assert NAVIGATION_SHARE == 0.8

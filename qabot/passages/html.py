@@ -14,7 +14,8 @@ block element), a whole ``<ul>``/``<ol>`` list (its items judged together, a nes
 its own), or a run of ``<br/>``-separated lines between block boundaries; letters outside
 links count against it, digits and punctuation ("1.2", "|") do not count. A heading whose
 whole section (up to the next heading of its level or above) then holds only such dropped
-navigation is dropped with it, so a "Contents" heading is not a section of its own.
+navigation is dropped with it, so a "Contents" heading is not a section of its own. A link
+left open ends with its block, so one unclosed ``<a>`` cannot make the rest of a page navigation.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class _HTMLUnits(HTMLParser):
             self._block_tag = tag
             if tag != "br":
                 self._run = self._new_group()
+                self._anchors.clear()  # a link left open ends with its block
             if tag in _HTML_LISTS:
                 self._lists.append(self._new_group())
         if tag in _HTML_CONTENT:
@@ -177,6 +179,7 @@ class _HTMLUnits(HTMLParser):
             self._block_tag = ""
             if tag != "br":
                 self._run = self._new_group()
+                self._anchors.clear()
             if tag in _HTML_LISTS and self._lists:
                 self._lists.pop()
             if tag in _HTML_CONTENT:
