@@ -6,10 +6,22 @@ what follows it, as an FAQ question does; a table's rows are items, cells named 
 header row (``units.table_row_text``). Scripts, styles, navigation, footers, buttons and a
 site banner (a ``<header>`` outside ``<main>``/``<article>``, headings excepted) are left
 out, and so are figure captions. Each unit spans its element in the source.
+
+Navigation inside the page is left out too: a block whose letters lie at least
+``NAVIGATION_SHARE`` (0.8) inside links to fragments of the same page (``href="#..."``) is a
+table of contents or a "back to top" line, not content. A block is a paragraph (or any other
+block element), a whole ``<ul>``/``<ol>`` list (its items judged together, a nested list on
+its own), or a run of ``<br/>``-separated lines between block boundaries; letters outside
+links count against it, digits and punctuation ("1.2", "|") do not count. A heading whose
+whole section (up to the next heading of its level or above) then holds only such dropped
+navigation is dropped with it, so a "Contents" heading is not a section of its own. A link
+left open ends with its block, so one unclosed ``<a>`` cannot make the rest of a page navigation.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from .sentences import is_heading_text
@@ -31,6 +43,22 @@ _HTML_BLOCKS = frozenset(
 )
 #: Blocks that name what follows them, as an FAQ question does: <dt>, <summary>.
 _HTML_QUESTIONS = frozenset({"dt", "summary"})
+#: Lists whose items are judged together as navigation or content.
+_HTML_LISTS = frozenset({"ul", "ol"})
+#: The share of a block's letters inside same-page fragment links from which it is
+#: navigation: "nearly wholly" links, so a sentence that cites "see G3" stays content.
+NAVIGATION_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class _Letters:
+    """How many letters one unit has and how many of them are inside same-page fragment
+    links, and the block (``group``) it is judged with; ``group`` is -1 for a unit never
+    judged (a heading, a table row)."""
+
+    group: int
+    letters: int = 0
+    linked: int = 0
 
 
 class _HTMLUnits(HTMLParser):
@@ -55,6 +83,15 @@ class _HTMLUnits(HTMLParser):
         self._block_tag = ""
         self._content_depth = 0  # inside <main> / <article>
         self._banner_depth = 0  # inside a <header> outside them: only headings are kept
+        # Navigation: one _Letters per unit; the open <a> tags (True: a fragment link);
+        # the open lists' block ids; the id of the current run of <br/>-separated lines.
+        self.letters: list[_Letters] = []
+        self._anchors: list[bool] = []
+        self._lists: list[int] = []
+        self._groups = 0
+        self._run = 0
+        self._buffer_letters = 0
+        self._buffer_linked = 0
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -70,8 +107,19 @@ class _HTMLUnits(HTMLParser):
             self.units.append(
                 Unit(kind, text, self._buffer_start, end or self._buffer_end, level)
             )
+            group = -1 if kind == "heading" else self._lists[-1] if self._lists else self._run
+            self.letters.append(_Letters(group, self._buffer_letters, self._buffer_linked))
         self._buffer = []
         self._buffer_start = -1
+        self._buffer_letters = self._buffer_linked = 0
+
+    def _new_group(self) -> int:
+        self._groups += 1
+        return self._groups
+
+    def _append_row(self, unit: Unit) -> None:
+        self.units.append(unit)
+        self.letters.append(_Letters(-1))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HTML_SKIP:
@@ -79,9 +127,17 @@ class _HTMLUnits(HTMLParser):
             return
         if self._skip_depth:
             return
+        if tag == "a":
+            href = dict(attrs).get("href") or ""
+            self._anchors.append(len(href) > 1 and href.startswith("#"))
         if tag in _HTML_HEADINGS or tag in _HTML_BLOCKS or tag == "tr":
             self._flush(self._offset())
             self._block_tag = tag
+            if tag != "br":
+                self._run = self._new_group()
+                self._anchors.clear()  # a link left open ends with its block
+            if tag in _HTML_LISTS:
+                self._lists.append(self._new_group())
         if tag in _HTML_CONTENT:
             self._content_depth += 1
         elif tag == "header" and (self._banner_depth or not self._content_depth):
@@ -106,6 +162,8 @@ class _HTMLUnits(HTMLParser):
         if self._skip_depth:
             return
         end = self._offset() + len(tag) + 3
+        if tag == "a" and self._anchors:
+            self._anchors.pop()
         if tag in ("td", "th") and self._cell is not None and self._row is not None:
             self._row.append(" ".join("".join(self._cell).split()))
             self._cell = None
@@ -114,11 +172,16 @@ class _HTMLUnits(HTMLParser):
                 self._header = self._row
             elif any(self._row):
                 text = table_row_text(self._row, self._header)
-                self.units.append(Unit("item", text, self._row_start, end))
+                self._append_row(Unit("item", text, self._row_start, end))
             self._row = None
         elif tag in _HTML_HEADINGS or tag in _HTML_BLOCKS:
             self._flush(end)
             self._block_tag = ""
+            if tag != "br":
+                self._run = self._new_group()
+                self._anchors.clear()
+            if tag in _HTML_LISTS and self._lists:
+                self._lists.pop()
             if tag in _HTML_CONTENT:
                 self._content_depth = max(0, self._content_depth - 1)
             elif tag == "header" and self._banner_depth:
@@ -140,6 +203,10 @@ class _HTMLUnits(HTMLParser):
             if self._buffer_start < 0:
                 self._buffer_start = self._offset()
             self._buffer_end = self._offset() + len(data)
+            letters = sum(ch.isalpha() for ch in data)
+            self._buffer_letters += letters
+            if any(self._anchors):
+                self._buffer_linked += letters
         if self._buffer_start >= 0:
             self._buffer.append(data)
 
@@ -153,6 +220,36 @@ def read_html(source: str) -> list[Unit]:
     parser = _HTMLUnits(source)
     parser.feed(source)
     parser.close()
-    return parser.units
+    return _without_navigation(parser.units, parser.letters)
+
+
+def _without_navigation(units: list[Unit], letters: list[_Letters]) -> list[Unit]:
+    """``units`` less the navigation blocks and the headings left with nothing but
+    navigation under them (see the module docstring)."""
+    total: defaultdict[int, int] = defaultdict(int)
+    linked: defaultdict[int, int] = defaultdict(int)
+    for count in letters:
+        if count.group >= 0:
+            total[count.group] += count.letters
+            linked[count.group] += count.linked
+    navigation = {g for g, n in total.items() if n and linked[g] >= NAVIGATION_SHARE * n}
+    dropped = [count.group in navigation for count in letters]
+    keep = [not d for d in dropped]
+    for i, unit in enumerate(units):
+        if unit.kind != "heading":
+            continue
+        only_navigation = False
+        for j in range(i + 1, len(units)):
+            other = units[j]
+            if other.kind == "heading":
+                if unit.level < 0 or 0 < other.level <= unit.level:
+                    break  # the section ends
+            elif dropped[j]:
+                only_navigation = True
+            else:
+                only_navigation = False
+                break  # content
+        keep[i] = keep[i] and not only_navigation
+    return [unit for unit, k in zip(units, keep, strict=True) if k]
 
 
