@@ -38,9 +38,11 @@ import math
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,7 +50,7 @@ import Stemmer
 
 from ..errors import IndexFormatError
 from ..passages import Passage
-from .tfidf import char_ngrams, fit
+from .tfidf import char_ngrams, fit, word_ngrams
 
 __all__ = [
     "CHAR_WEIGHT",
@@ -69,6 +71,9 @@ CHAR_WEIGHT = 0.3
 MAX_WORD_DF = 0.5
 MIN_PASSAGES_FOR_MAX_DF = 20
 SPELLING_CUTOFF = 0.85
+#: Questions whose analysis each index keeps, and words whose character n-gram columns.
+QUERY_CACHE = 64
+WORD_CACHE = 8192
 #: Share of a passage's score that comes from its section's match as a whole.
 SECTION_WEIGHT = 0.3
 
@@ -187,6 +192,11 @@ class LexicalIndex:
         self._surface_words = frozenset(surface)
         self._unseen_weight = float(word.idf.max()) if len(word.idf) else 1.0
         self._postings = tuple(self._matrices[name] for name in MATRICES)
+        # A question is analysed once per ask although scoring, the highlight and the
+        # coverage check each need it; per index, so no state is shared between indexes.
+        self._query = lru_cache(maxsize=QUERY_CACHE)(self._analyze)
+        self._stems = lru_cache(maxsize=QUERY_CACHE)(_stems)
+        self._ngram_columns = lru_cache(maxsize=WORD_CACHE)(self._columns_of_word)
 
     @classmethod
     def build(cls, passages: Sequence[Passage]) -> LexicalIndex:
@@ -250,16 +260,24 @@ class LexicalIndex:
         with no content words.
         """
         vocabulary, idf = self._word.vocabulary, self._word.idf
-        weights = {}
-        for t in set(word_tokens(question)):
-            column = vocabulary.get(t)
+        weights, columns = {}, {}
+        for t in self._stems(question):
+            column = columns[t] = vocabulary.get(t)
             weights[t] = (float(idf[column]) if column is not None
                           else 0.0 if t in self._known_stems else self._unseen_weight)
         total = sum(weights.values())
         if total <= 0:
             return 1.0
-        found = set(word_tokens(indexed_text(self.passages[position])))
-        return sum(w for t, w in weights.items() if t in found) / total
+        # A stem in the passage is a posting of its column (one it is not in weighs 0:
+        # in most passages, or in none).
+        return sum(w for t, w in weights.items()
+                   if columns[t] is not None and self._in_passage(columns[t], position)) / total
+
+    def _in_passage(self, column: int, position: int) -> bool:
+        words = self._matrices["word"]
+        rows = words.indices[words.indptr[column]:words.indptr[column + 1]]
+        at = int(np.searchsorted(rows, position))
+        return at < len(rows) and int(rows[at]) == position
 
     def scores(self, question: str) -> np.ndarray:
         """The score of every passage for ``question``: its match blended with its section's.
@@ -286,13 +304,24 @@ class LexicalIndex:
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
         word, char = self._query(question)
-        words = [_sparse_dot(_vector(self._word, t), word) for t in texts]
-        chars = [_sparse_dot(_vector(self._char, t), char) for t in texts]
+        words = [_sparse_dot(_weights(self._word, _counts(self._word, t)), word) for t in texts]
+        chars = [_sparse_dot(_weights(self._char, self._char_counts(t)), char) for t in texts]
         return _blend(np.array(words, dtype=np.float64), np.array(chars, dtype=np.float64))
 
-    def _query(self, question: str) -> tuple[_Terms, _Terms]:
-        """The question's word and character TF-IDF vectors as (feature, weight) pairs."""
-        return _vector(self._word, question), _vector(self._char, question)
+    def _analyze(self, question: str) -> tuple[_Terms, _Terms]:
+        """The question's word and character TF-IDF vectors as (feature, weight) pairs
+        (read-only: :attr:`_query` hands the same arrays to every caller)."""
+        return (_weights(self._word, _counts(self._word, question), frozen=True),
+                _weights(self._char, self._char_counts(question), frozen=True))
+
+    def _char_counts(self, text: str) -> Counter[int]:
+        """``_counts(self._char, text)``, each word's known n-gram columns looked up once
+        (a word's ``char_wb`` n-grams depend on the word alone)."""
+        return Counter(chain.from_iterable(map(self._ngram_columns, normalize(text).split())))
+
+    def _columns_of_word(self, word: str) -> tuple[int, ...]:
+        get = self._char.vocabulary.get
+        return tuple(c for c in map(get, word_ngrams(word)) if c is not None)
 
     # --- persistence (the Ranker writes and verifies the files) ----------------------
 
@@ -384,16 +413,27 @@ def _dense(terms: _Terms, space: Space) -> np.ndarray:
     return vector
 
 
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(word_tokens(text))
+
+
+def _counts(space: Space, text: str) -> Counter[int]:
+    """How often each known feature of ``space`` occurs in ``text``, by column."""
+    counts = Counter(map(space.vocabulary.get, space.features(text)))
+    counts.pop(None, None)  # type: ignore[call-overload]
+    return counts
+
+
 def _vector(space: Space, text: str) -> _Terms:
     """The TF-IDF vector of ``text`` as (feature, weight) pairs, as scikit-learn's
     ``transform`` computes it (counts of the known features, ``1 + ln(count)``, times idf,
     divided by the L2 norm summed in feature order) without its input validation, which
     costs a question about twenty times the arithmetic."""
-    vocabulary, counts = space.vocabulary, {}
-    for feature in space.features(text):
-        column = vocabulary.get(feature)
-        if column is not None:
-            counts[column] = counts.get(column, 0) + 1
+    return _weights(space, _counts(space, text))
+
+
+def _weights(space: Space, counts: Mapping[int, int], *, frozen: bool = False) -> _Terms:
+    """:func:`_vector` from the feature counts (read-only arrays if ``frozen``)."""
     features = np.array(sorted(counts), dtype=np.intp)
     weights = np.array([counts[f] for f in features.tolist()], dtype=np.float64)
     np.log(weights, weights)
@@ -404,6 +444,8 @@ def _vector(space: Space, text: str) -> _Terms:
         norm += weight * weight
     if norm:
         weights /= math.sqrt(norm)
+    if frozen:
+        features.flags.writeable = weights.flags.writeable = False
     return features, weights
 
 

@@ -25,6 +25,7 @@ passages on); when no word feature is left the word space is the one placeholder
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 import Stemmer
 
-__all__ = ["CHAR_NGRAMS", "Fitted", "char_ngrams", "fit", "tfidf_columns"]
+__all__ = ["CHAR_NGRAMS", "Fitted", "char_ngrams", "fit", "tfidf_columns", "word_ngrams"]
 
 #: The character n-gram lengths (``char_wb``, inside word boundaries, space-padded).
 CHAR_NGRAMS = (3, 5)
@@ -46,11 +47,17 @@ def char_ngrams(normalized: str) -> list[str]:
     than ``n`` counts once, whole."""
     out: list[str] = []
     for word in normalized.split():
-        out += _word_ngrams(word)
+        out += word_ngrams(word)
     return out
 
 
-def _word_ngrams(word: str) -> list[str]:
+def _ngram_count(size: int) -> int:
+    """How many n-grams :func:`_word_ngrams` makes of a padded word of ``size`` characters."""
+    low, high = CHAR_NGRAMS
+    return sum(size - n + 1 for n in range(low, min(high, size - 1) + 1)) + (size <= high)
+
+
+def word_ngrams(word: str) -> list[str]:
     padded = f" {word} "
     size = len(padded)
     out = []
@@ -134,17 +141,27 @@ def _counts(docs: np.ndarray, keys: np.ndarray, rows: int, columns: int) -> sp.c
                          shape=(rows, columns))
 
 
-def tfidf_columns(counts: sp.csc_matrix, idf: np.ndarray) -> sp.csc_matrix:
+def tfidf_columns(counts: sp.csc_matrix, idf: np.ndarray, chunk: int = 1 << 22) -> sp.csc_matrix:
     """``(1 + ln count) * idf``, each row then divided by its L2 norm, in place on a CSC
-    count matrix (each row's squares summed in ascending feature order)."""
-    data = counts.data
-    np.log(data, out=data)
-    data += 1.0
-    data *= np.repeat(idf, np.diff(counts.indptr))
-    norms = np.sqrt(np.bincount(counts.indices, weights=data * data,
-                                minlength=counts.shape[0]))
+    count matrix (each row's squares summed in ascending feature order). Done ``chunk``
+    entries at a time, so no temporary array as long as the matrix is made."""
+    data, indices, indptr = counts.data, counts.indices, counts.indptr
+    rows = counts.shape[0]
+    squares = np.zeros(rows)
+    bounds = list(range(0, len(data), chunk)) + [len(data)]
+    for start, end in itertools.pairwise(bounds):
+        part = data[start:end]
+        np.log(part, out=part)
+        part += 1.0
+        first = int(np.searchsorted(indptr, start, side="right")) - 1
+        last = int(np.searchsorted(indptr, end, side="left"))
+        spans = np.clip(indptr[first:last + 1], start, end)
+        part *= np.repeat(idf[first:last], np.diff(spans))
+        squares += np.bincount(indices[start:end], weights=part * part, minlength=rows)
+    norms = np.sqrt(squares)
     norms[norms == 0.0] = 1.0
-    data /= norms[counts.indices]
+    for start, end in itertools.pairwise(bounds):
+        data[start:end] /= norms[indices[start:end]]
     return counts
 
 
@@ -230,13 +247,14 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
 
     # Characters: each whitespace-separated word's n-grams counted once (G), a text's
     # counts are its word counts times G, computed transposed to come out as columns.
-    ngram_ids: dict[str, int] = {}
-    flat_ngrams = array("q")
-    ends = array("q", [0])
-    for word in fields.spaced:
-        flat_ngrams.extend([ngram_ids.setdefault(g, len(ngram_ids))
-                            for g in _word_ngrams(word)])
-        ends.append(len(flat_ngrams))
+    words = list(fields.spaced)
+    lengths = np.fromiter((_ngram_count(len(w) + 2) for w in words), dtype=np.int64,
+                          count=len(words))
+    every = [g for w in words for g in word_ngrams(w)]
+    ngram_ids = {g: i for i, g in enumerate(dict.fromkeys(every))}
+    flat_ngrams = np.fromiter(map(ngram_ids.__getitem__, every), dtype=np.int64,
+                              count=len(every))
+    del every
     ngrams = list(ngram_ids)
     order = sorted(range(len(ngrams)), key=ngrams.__getitem__)
     rank = np.empty(len(order), dtype=np.int64)
@@ -244,17 +262,17 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     char_terms = [ngrams[i] for i in order]
     spaced_count = len(fields.spaced)
     # G transposed: n-gram × word counts.
-    word_of_ngram = np.repeat(np.arange(spaced_count, dtype=np.int64),
-                              np.diff(np.frombuffer(ends, dtype=np.int64)))
-    g_t = _counts(rank[np.frombuffer(flat_ngrams, dtype=np.int64)], word_of_ngram,
-                  len(ngrams), spaced_count)
+    word_of_ngram = np.repeat(np.arange(spaced_count, dtype=np.int64), lengths)
+    g_t = _counts(rank[flat_ngrams], word_of_ngram, len(ngrams), spaced_count)
     flat, offsets = fields.arrays(spaced=True)
     char_counts = {}
     for name, (ids, owner, rows) in entries.items():
         tokens, docs = _gather(ids, owner, flat, offsets)
         w_t = _counts(tokens, docs, spaced_count, rows)  # word × doc
-        product = (g_t @ w_t).tocsr()  # n-gram × doc: the doc × n-gram matrix's columns
-        product.sort_indices()
+        # n-gram × doc: the doc × n-gram matrix's columns (rows unsorted within a column,
+        # which neither the postings sum nor the norms depend on).
+        product = g_t @ w_t
+        del w_t
         char_counts[name] = sp.csc_matrix((product.data, product.indices, product.indptr),
                                           shape=(rows, len(ngrams)))
     char_idf = _idf(char_counts[""], n)
