@@ -237,13 +237,13 @@ def _section_rows_do_not_match(d: Path) -> None:
 
 def _drop_passage(d: Path) -> None:
     meta = json.loads((d / "index.json").read_text("utf-8"))
-    meta["passages"] = meta["passages"][:-1]
+    meta["passages"] = {name: values[:-1] for name, values in meta["passages"].items()}
     (d / "index.json").write_text(json.dumps(meta), "utf-8")
 
 
 def _bad_passage(d: Path) -> None:
     meta = json.loads((d / "index.json").read_text("utf-8"))
-    meta["passages"][0] = {"words": "not a passage"}
+    meta["passages"]["words"] = meta["passages"].pop("text")  # not a passage field
     (d / "index.json").write_text(json.dumps(meta), "utf-8")
 
 

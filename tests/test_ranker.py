@@ -169,7 +169,7 @@ def test_forged_arrays_are_refused_even_with_a_matching_manifest(
 
 def _edit_text(directory: Path) -> None:
     meta = json.loads((directory / "index.json").read_text("utf-8"))
-    meta["passages"][1]["text"] = "The guild hall stands in Atlantis."
+    meta["passages"]["text"][1] = "The guild hall stands in Atlantis."
     (directory / "index.json").write_text(json.dumps(meta), "utf-8")
 
 
@@ -197,7 +197,7 @@ def test_a_bot_rebuilds_instead_of_serving_an_edited_index(tmp_path: Path) -> No
         "Guild Facts\n\nLocation\n\nThe guild hall stands in Lisbon, Portugal.\n", "utf-8")
     QABot.from_path(corpus, index_dir=tmp_path / "idx")
     meta = json.loads((tmp_path / "idx" / "index.json").read_text("utf-8"))
-    meta["passages"][-1]["text"] = "The guild hall stands in Atlantis."
+    meta["passages"]["text"][-1] = "The guild hall stands in Atlantis."
     (tmp_path / "idx" / "index.json").write_text(json.dumps(meta), "utf-8")
     answer = QABot.from_path(corpus, index_dir=tmp_path / "idx").ask("Where is the guild hall?")
     assert answer.found and "Lisbon" in answer.answer and "Atlantis" not in answer.answer
@@ -256,7 +256,7 @@ def test_a_read_only_index_folder_serves_a_fresh_build_and_says_so(
     folder = tmp_path / "idx"
     QABot.from_path(corpus, index_dir=folder, encoder="none")
     meta = json.loads((folder / "index.json").read_text("utf-8"))
-    meta["passages"][-1]["text"] = "The guild hall stands in Atlantis."
+    meta["passages"]["text"][-1] = "The guild hall stands in Atlantis."
     (folder / "index.json").write_text(json.dumps(meta), "utf-8")  # damaged, not rewritable
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     import qabot.answer as answer_mod
@@ -267,3 +267,16 @@ def test_a_read_only_index_folder_serves_a_fresh_build_and_says_so(
     assert "Lisbon" in bot.ask("Where does the guild hall stand?").answer
     assert any("read-only" in r.getMessage() for r in caplog.records)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    pytest.param(lambda c: c.pop("context"), "fields", id="a-field-missing"),
+    pytest.param(lambda c: c["start"].pop(), "length", id="fields-of-different-lengths"),
+])
+def test_forged_passage_columns_are_refused(
+        saved: Path, static, edit, problem: str) -> None:  # type: ignore[no-untyped-def]
+    meta = json.loads((saved / "index.json").read_text("utf-8"))
+    edit(meta["passages"])
+    _rewrite(saved, meta=meta)
+    with pytest.raises(IndexFormatError, match=problem):
+        _load(saved, static)
