@@ -12,7 +12,8 @@ CPU count) on the corpus, waits for ``/api/health``, then sends ``--requests`` `
 connection (``http.client``), spread over ``--client-processes`` processes so the load
 generator is not held to one core by the GIL. The questions are the gold set's, in turn, each
 client starting at another one. With ``--distinct`` every request asks another question
-instead (a window of 4-8 words of a random passage of the corpus, seed 0, no two alike), so
+instead (a window of 4-10 words of a passage of the corpus, shuffled with seed 0, no two
+alike), so
 no answer is asked twice and no per-process answer cache can help. It is bounded: a fixed
 number of requests, on loopback only.
 
@@ -196,19 +197,23 @@ def descendants(pid: int) -> list[int]:
 
 
 def distinct_questions(corpus: Path, count: int) -> list[str]:
-    """``count`` different questions: 4-8 consecutive words of random passages (seed 0)."""
+    """``count`` different questions: windows of 4-10 consecutive words of the corpus's
+    passages, every window listed, shuffled (seed 0), each text kept once."""
     from qabot.documents import load_corpus
     from qabot.passages import split_documents
 
-    passages = [p.text.split() for p in split_documents(load_corpus(corpus))]
-    passages = [words for words in passages if len(words) >= 8]
-    rng, questions = random.Random(0), {}
-    while len(questions) < count:
-        words = rng.choice(passages)
-        width = rng.randint(4, 8)
-        start = rng.randrange(len(words) - width + 1)
-        questions[" ".join(words[start:start + width])] = None
-    return list(questions)
+    windows = {}
+    for passage in split_documents(load_corpus(corpus)):
+        words = passage.text.split()
+        for width in range(4, 11):
+            for start in range(len(words) - width + 1):
+                windows[" ".join(words[start:start + width])] = None
+    questions = list(windows)
+    if len(questions) < count:
+        raise SystemExit(f"load.py: the corpus has {len(questions)} distinct questions, "
+                         f"fewer than --requests {count}")
+    random.Random(0).shuffle(questions)
+    return questions[:count]
 
 
 def run_load(url: str, questions: list[str], total: int, clients: int, processes: int,
