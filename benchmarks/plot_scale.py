@@ -7,7 +7,8 @@ Run from the repository root (``pip install -e ".[bench,plot]"`` first)::
 
 Two panels, both axes logarithmic, one line per engine: the median ``ask`` (qabot, encoder
 ``none`` and ``static``) or retrieve (bm25s, rank_bm25) time per question, and the cold
-build time (qabot's ``Ranker.build``, bm25s's and rank_bm25's tokenize + index), each
+build's CPU time (qabot's ``Ranker.build``, bm25s's and rank_bm25's tokenize + index: the
+CPU time, as on a shared machine the wall time says more about the other processes), each
 against the number of passages, from one run of ``benchmarks/scale.py``.
 """
 
@@ -40,15 +41,15 @@ def main() -> None:
     for key, label in LATENCY.items():
         left.plot(passages, [s["latency"][key]["p50"] for s in sizes], marker="o", label=label)
     for key, label in BUILD.items():
-        right.plot(passages, [s["builds"][key]["seconds"] for s in sizes], marker="o",
+        right.plot(passages, [s["builds"][key]["cpu_seconds"] for s in sizes], marker="o",
                    label=label)
     left.set(title="median time per question", ylabel="ms")
-    right.set(title="cold build", ylabel="seconds")
+    right.set(title="cold build (CPU time of the building process)", ylabel="CPU seconds")
     for axes in (left, right):
         axes.set(xscale="log", yscale="log", xlabel="passages")
         axes.grid(True, which="both", alpha=0.3)
         axes.legend()
-    figure.suptitle(f"benchmarks/scale.py, {run['date'][:16]} UTC, {run['cpus']} CPUs "
+    figure.suptitle(f"benchmarks/scale.py, ended {run['date'][:16]} UTC, {run['cpus']} CPUs "
                     "(python3.11-doc sources)")
     figure.savefig(args.out, dpi=100)
     print(f"wrote {args.out}")
