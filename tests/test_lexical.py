@@ -150,9 +150,10 @@ def saved(tmp_path: Path, index: Ranker) -> Path:
 
 def test_save_writes_arrays_term_lists_and_json(saved: Path) -> None:
     names = sorted(p.name for p in saved.iterdir())
-    assert {"index.json", "manifest.json", "word_terms.txt", "char_terms.txt", "stems.txt",
-            "surface.txt", "word_data.npy", "char_indices.npy", "section_of.npy"} <= set(names)
-    assert all(n.endswith((".npy", ".txt")) for n in names if not n.endswith(".json"))
+    assert {"index.json", "manifest.json", "word_terms.terms", "char_terms.terms",
+            "stems.terms", "surface.terms", "word_data.npy", "char_indices.npy",
+            "section_of.npy"} <= set(names)
+    assert all(n.endswith((".npy", ".terms")) for n in names if not n.endswith(".json"))
     meta = json.loads((saved / "index.json").read_text("utf-8"))
     assert meta["version"] == VERSION
     assert meta["corpus_hash"] == HASH
@@ -251,7 +252,7 @@ CORRUPTIONS = [
     pytest.param(lambda d: shutil.rmtree(d), id="missing-directory"),
     pytest.param(lambda d: (d / "index.json").unlink(), id="missing-json"),
     pytest.param(lambda d: (d / "word_data.npy").unlink(), id="missing-npz"),
-    pytest.param(lambda d: (d / "word_terms.txt").unlink(), id="missing-term-list"),
+    pytest.param(lambda d: (d / "word_terms.terms").unlink(), id="missing-term-list"),
     pytest.param(lambda d: (d / "index.json").write_text("{not json", "utf-8"), id="garbage-json"),
     pytest.param(
         lambda d: (d / "index.json").write_text("[]", "utf-8"),
@@ -518,3 +519,19 @@ def test_question_vectors_and_sentence_scores_are_scikit_learns(gold: Path) -> N
         old = ((1 - index_mod.CHAR_WEIGHT) * (reference[0].transform(texts) @ dense[0])
                + index_mod.CHAR_WEIGHT * (reference[1].transform(texts) @ dense[1]))
         assert lexical.similarity(question, texts).tolist() == old.tolist(), question
+
+
+def test_an_index_folder_inside_the_corpus_folder_is_not_read_as_documents(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = _write_corpus(tmp_path / "corpus", LISBON)
+    first = QABot.from_path(corpus, index_dir=corpus / "idx", encoder="none")
+    assert {p.document for p in first.passages} == {"guild.txt"}
+
+    def no_rebuild(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the saved index must be loaded: it is not part of the corpus")
+
+    monkeypatch.setattr(Ranker, "build", classmethod(no_rebuild))
+    again = QABot.from_path(corpus, index_dir=corpus / "idx", encoder="none")
+    assert again.passages == first.passages
+    question = "Where are the headquarters?"
+    assert again.ask(question).to_dict() == first.ask(question).to_dict()

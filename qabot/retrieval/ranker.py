@@ -9,7 +9,7 @@ module beside ``lexical.py`` and ``semantic.py`` and one line in :meth:`Ranker.s
 A ranker is saved as a folder of files, each written atomically (a temporary file renamed
 into place), ``manifest.json`` last: one ``.npy`` file per array (plain numeric arrays,
 never pickles), read back as read-only memory maps, so loading costs what is checked, not
-a copy; ``*.txt`` term lists (one term a line: the word and character vocabularies in
+a copy; ``*.terms`` lists (one term a line, UTF-8: the word and character vocabularies in
 column order, the corpus's stems and surface words); ``index.json`` (the passages, the
 qabot version, the corpus hash and the encoder's name, artifact hash and dimensions); and
 ``manifest.json`` (the format number and the sha256 of every other file).
@@ -53,6 +53,9 @@ EMBED_BATCH = 512
 #: ``progress(stage, done, total)``: how far a build has come.
 Progress = Callable[[str, int, int], None]
 TERM_LISTS = ("word_terms", "char_terms", "stems", "surface")
+#: The term lists' suffix: not one a corpus is read from (.txt would be, were the index folder
+#: inside the corpus folder), so an index never becomes part of its own corpus.
+TERMS = ".terms"
 #: Files of earlier formats, removed when a newer index is saved over them.
 OLD_FILES = ("index.npz",)
 #: Bibliography entries ("Betts, A. (2006). Title. Publisher.") name the subject in every
@@ -222,7 +225,7 @@ class Ranker:
                 directory / f"{name}.npy", lambda handle, a=array: np.save(
                     handle, np.ascontiguousarray(a), allow_pickle=False))
         for name, terms in self.lexical.term_lists().items():
-            digests[f"{name}.txt"] = _write_bytes(directory / f"{name}.txt",
+            digests[f"{name}{TERMS}"] = _write_bytes(directory / f"{name}{TERMS}",
                                                   "\n".join(terms).encode("utf-8"))
         digests["index.json"] = _write_bytes(
             directory / "index.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
@@ -281,7 +284,7 @@ class Ranker:
         # Hashing is most of a load and hashlib releases the GIL: one file per core at once.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             mapped = pool.map(lambda name: _mapped(directory, f"{name}.npy", expected), names)
-            texts = pool.map(lambda name: _verified(directory, f"{name}.txt", expected),
+            texts = pool.map(lambda name: _verified(directory, f"{name}{TERMS}", expected),
                              TERM_LISTS)
             arrays = dict(zip(names, mapped, strict=True))
             terms = {name: text.decode("utf-8").split("\n")
