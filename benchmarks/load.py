@@ -4,14 +4,18 @@ Run from the repository root::
 
     python benchmarks/load.py [--requests 20000] [--clients 32] [--workers N] [--threads 4]
                               [--corpus corpus] [--questions corpus/iom.questions.jsonl]
-                              [--client-processes 4] [--url URL] [--json]
+                              [--client-processes 4] [--url URL] [--json] [--distinct]
 
 It starts ``qabot serve --port 0 --workers N`` (N defaults to the server's own default, the
 CPU count) on the corpus, waits for ``/api/health``, then sends ``--requests`` ``POST
 /api/chat`` requests from ``--clients`` concurrent clients, each a keep-alive HTTP/1.1
 connection (``http.client``), spread over ``--client-processes`` processes so the load
 generator is not held to one core by the GIL. The questions are the gold set's, in turn, each
-client starting at another one. It is bounded: a fixed number of requests, on loopback only.
+client starting at another one. With ``--distinct`` every request asks another question
+instead (a window of 4-10 words of a passage of the corpus, shuffled with seed 0, no two
+alike), so
+no answer is asked twice and no per-process answer cache can help. It is bounded: a fixed
+number of requests, on loopback only.
 
 Measured:
 
@@ -43,6 +47,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import random
 import re
 import signal
 import subprocess
@@ -68,20 +73,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=REPO / "corpus" / "iom.questions.jsonl")
     parser.add_argument("--url", default=None, help="load a running server instead")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--distinct", action="store_true",
+                        help="a different question in every request (no answer asked twice)")
     args = parser.parse_args(argv)
 
-    questions = [json.loads(line)["question"]
-                 for line in args.questions.read_text("utf-8").splitlines() if line.strip()]
+    if args.distinct:
+        questions = distinct_questions(args.corpus, args.requests)
+    else:
+        questions = [json.loads(line)["question"]
+                     for line in args.questions.read_text("utf-8").splitlines() if line.strip()]
     server = None if args.url else start_server(args)
     url = args.url or server.url  # type: ignore[union-attr]
     try:
         result = run_load(url, questions, args.requests, args.clients, args.client_processes,
-                          server_pid=None if server is None else server.process.pid)
+                          server_pid=None if server is None else server.process.pid,
+                          distinct=args.distinct)
     finally:
         exit_status = None if server is None else server.stop()
     if server is not None:
         result.update(server_exit_status=exit_status, workers=server.workers)
     result.update(requests=args.requests, clients=args.clients, threads=args.threads,
+                  questions="distinct" if args.distinct else str(args.questions),
                   client_processes=args.client_processes, url=url,
                   date=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   cpus=os.cpu_count(), python=platform.python_version())
@@ -184,8 +196,28 @@ def descendants(pid: int) -> list[int]:
 # ----------------------------------------------------------------------------- the load
 
 
+def distinct_questions(corpus: Path, count: int) -> list[str]:
+    """``count`` different questions: windows of 4-10 consecutive words of the corpus's
+    passages, every window listed, shuffled (seed 0), each text kept once."""
+    from qabot.documents import load_corpus
+    from qabot.passages import split_documents
+
+    windows = {}
+    for passage in split_documents(load_corpus(corpus)):
+        words = passage.text.split()
+        for width in range(4, 11):
+            for start in range(len(words) - width + 1):
+                windows[" ".join(words[start:start + width])] = None
+    questions = list(windows)
+    if len(questions) < count:
+        raise SystemExit(f"load.py: the corpus has {len(questions)} distinct questions, "
+                         f"fewer than --requests {count}")
+    random.Random(0).shuffle(questions)
+    return questions[:count]
+
+
 def run_load(url: str, questions: list[str], total: int, clients: int, processes: int,
-             server_pid: int | None) -> dict[str, Any]:
+             server_pid: int | None, distinct: bool = False) -> dict[str, Any]:
     """Send ``total`` requests from ``clients`` connections; the measurements as a dict."""
     processes = max(1, min(processes, clients))
     context = mp.get_context("fork" if hasattr(os, "fork") else "spawn")
@@ -197,12 +229,16 @@ def run_load(url: str, questions: list[str], total: int, clients: int, processes
     shares[-1] += total - sum(shares)
     first_client = 0
     workers = []
+    asked = 0
     for n_clients, share in zip(per_process, shares, strict=True):
+        # Distinct: each process asks its own slice, each of its questions once.
+        mine = questions[asked:asked + share] if distinct else questions
         worker = context.Process(target=_client_process, args=(
-            url, questions, n_clients, share, first_client, done, go, queue))
+            url, mine, n_clients, share, first_client, done, go, queue, distinct))
         worker.start()
         workers.append(worker)
         first_client += n_clients
+        asked += share
 
     samples: list[tuple[int, int]] = []
     stop_sampling = threading.Event()
@@ -268,7 +304,8 @@ def run_load(url: str, questions: list[str], total: int, clients: int, processes
 
 
 def _client_process(url: str, questions: list[str], clients: int, total: int,
-                    first_client: int, done: Any, go: Any, queue: Any) -> None:
+                    first_client: int, done: Any, go: Any, queue: Any,
+                    distinct: bool = False) -> None:
     """``clients`` threads in this process sharing ``total`` requests."""
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -286,7 +323,8 @@ def _client_process(url: str, questions: list[str], clients: int, total: int,
         seen: dict[str, str] = {}
         conn = http.client.HTTPConnection(host, port, timeout=30)
         for i in range(count):
-            q = (index * 7 + i) % len(questions)
+            q = ((index - first_client + i * clients) if distinct
+                 else (index * 7 + i) % len(questions))
             begin = time.perf_counter()
             try:
                 conn.request("POST", "/api/chat", body=bodies[q], headers=headers)

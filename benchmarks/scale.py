@@ -13,15 +13,28 @@ Every engine gets the same passages (each passage's indexed text: its headings a
 text) and the same questions: a window of 4 to 8 words from each of ``--questions``
 passages drawn at random (seed 0), as a reader who half-remembers a sentence would type.
 
-For each size it prints, in one run on one machine: qabot's build (TF-IDF, then the static
-encoder's embeddings), save and load times; ``QABot.ask`` p50/p99 with encoder ``none``
-and ``static``, and ``LexicalIndex.scores`` alone, each through the question's postings
-(now) and through the full passage-by-feature product (before: ``full_matrix_scores``,
-asked alternately with the new path so both see the same machine load); bm25s (retrieve
-top 5, tokenizing the question included) and rank_bm25 (``get_scores`` and top 5, the
-question tokenized by qabot's analyser) build times and p50/p99. Ratios are to bm25s's p50.
-BLAS is limited to one thread, as each ``qabot serve`` worker limits it: on a busy machine
-a second BLAS thread that must be woken for each small product costs milliseconds.
+For each size it prints, in one run on one machine, with the load average before and
+after:
+
+* **builds**, each engine in a fresh child process (``--child``) from the same passages:
+  wall and CPU seconds, the peak memory the build added (``VmHWM`` reset after the
+  passages are read, minus ``VmRSS`` then), the saved index on disk, and the time to load
+  it back in another fresh process. qabot's ``Ranker.build`` with encoder ``none`` and
+  ``static`` (the embeddings included: the static model's own load is not counted),
+  ``Ranker.save`` and ``Ranker.load``; bm25s's tokenize + index, ``save`` (with and
+  without its copy of the corpus: qabot's index holds the passages) and ``load``
+  (``mmap=True``); rank_bm25's tokenize + index (it has no file format).
+* **latency**: ``QABot.ask`` p50/p99 with encoder ``none`` and ``static`` (the indexes the
+  child processes saved, loaded as ``qabot serve`` loads them), ``LexicalIndex.scores``
+  alone, bm25s (retrieve top 5, tokenizing the question included) and rank_bm25
+  (``get_scores`` and top 5, the question tokenized by qabot's analyser), asked
+  question by question in turn. ``--before`` adds the full passage-by-feature product
+  (``full_matrix_scores``), the path before scoring went through the postings.
+
+Ratios are to bm25s. ``--json PATH`` also writes every number (``benchmarks/plot_scale.py``
+draws the growth plot from it). BLAS is limited to one thread, as each ``qabot serve``
+worker limits it: on a busy machine a second BLAS thread that must be woken for each small
+product costs milliseconds.
 """
 
 from __future__ import annotations
@@ -29,8 +42,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -46,10 +61,11 @@ from qabot import QABot
 from qabot.documents import load_corpus
 from qabot.passages import Passage, split_documents
 from qabot.retrieval import Ranker, load_encoder
-from qabot.retrieval.lexical import LexicalIndex, indexed_text, word_tokens
+from qabot.retrieval.lexical import indexed_text, word_tokens
 
 SOURCE = Path("/usr/share/doc/python3.11/html/_sources")
 PACKAGE = "python3.11-doc"
+ENGINES = ("qabot none", "qabot static", "bm25s", "rank_bm25")
 
 
 def ensure_source() -> Path:
@@ -124,64 +140,174 @@ def full_matrix(bot: QABot) -> Callable[[str], object]:
     return ask
 
 
+# --- one engine's build, save and load, in a fresh process --------------------------------
+
+def _memory(field: str) -> int:
+    """A ``/proc/self/status`` memory figure in bytes (VmRSS, VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def _reset_peak() -> None:
+    """Start VmHWM again from the current resident size (Linux ``clear_refs`` 5)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def _measured(function: Callable[[], object]) -> tuple[object, dict[str, float]]:
+    """``function()`` with its wall and CPU seconds and the peak memory it added (bytes)."""
+    _reset_peak()
+    base = _memory("VmRSS")
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = function()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return result, {"seconds": wall, "cpu_seconds": cpu, "peak_bytes": _memory("VmHWM") - base}
+
+
+def _disk(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def child(engine: str, passages_file: Path, folder: Path, stage: str) -> dict[str, object]:
+    """Build (``stage`` build) or load (``stage`` load) one engine's index in this process."""
+    threadpool_limits(1)
+    passages = tuple(Passage(**{**p, "parents": tuple(p["parents"])})
+                     for p in json.loads(passages_file.read_text("utf-8")))
+    texts = [indexed_text(p) for p in passages]
+    if engine.startswith("qabot"):
+        encoder = load_encoder(engine.split()[1])
+        if stage == "build":
+            index, out = _measured(lambda: Ranker.build(passages, encoder))
+            out["save_seconds"] = timed(lambda: index.save(folder, version="bench",
+                                                          corpus_hash="bench"))
+            out["disk_bytes"] = _disk(folder)
+            return out
+        index, out = _measured(lambda: Ranker.load(folder, version="bench",
+                                                   corpus_hash="bench", encoder=encoder))
+        out["bot_seconds"] = timed(lambda: QABot(index))
+        return out
+    if engine == "bm25s":
+        import bm25s
+        import Stemmer
+
+        stemmer = Stemmer.Stemmer("english")
+        if stage == "build":
+            def build() -> object:
+                retriever = bm25s.BM25()
+                retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer,
+                                               show_progress=False), show_progress=False)
+                return retriever
+            retriever, out = _measured(build)
+            out["save_seconds"] = timed(lambda: retriever.save(folder / "index",
+                                                               show_progress=False))
+            retriever.save(folder / "with_corpus", corpus=texts, show_progress=False)
+            out["disk_bytes"] = _disk(folder / "index")
+            out["disk_with_corpus_bytes"] = _disk(folder / "with_corpus")
+            return out
+        _, out = _measured(lambda: bm25s.BM25.load(folder / "index", mmap=True,
+                                                   show_progress=False))
+        return out
+    from rank_bm25 import BM25Okapi
+
+    _, out = _measured(lambda: BM25Okapi([word_tokens(t) for t in texts]))
+    return out
+
+
+def run_child(engine: str, passages_file: Path, folder: Path, stage: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", engine, str(passages_file), str(folder), stage],
+        check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+# --- one size --------------------------------------------------------------------------------
+
 def run_size(passages: tuple[Passage, ...], questions: list[str], rank_questions: int,
-             copies: int) -> tuple[list[tuple[str, float, float]], list[tuple[str, float]]]:
-    """Latency rows ``(name, p50, p99)`` and build rows ``(name, seconds)`` for one size."""
+             before: bool) -> dict[str, object]:
+    """Builds, loads and latencies of every engine for one size."""
     import bm25s
     import Stemmer
     from rank_bm25 import BM25Okapi
 
-    builds: list[tuple[str, float]] = []
-    start = time.perf_counter()
-    lexical = LexicalIndex.build(passages)
-    builds.append(("qabot build, TF-IDF (encoder none)", time.perf_counter() - start))
-    encoder = load_encoder("static")
-    start = time.perf_counter()
-    static = Ranker(lexical, encoder)
-    builds.append(("qabot build, static embeddings on top", time.perf_counter() - start))
+    builds: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        builds.append(("qabot save (static)", timed(
-            lambda: static.save(tmp, version="bench", corpus_hash="bench"))))
-        builds.append(("qabot load (static, warm cache)", timed(
-            lambda: Ranker.load(tmp, version="bench", corpus_hash="bench", encoder=encoder))))
-    bots = {"none": QABot(Ranker(lexical)), "static": QABot(static)}
+        root = Path(tmp)
+        passages_file = root / "passages.json"
+        passages_file.write_text(json.dumps([dataclasses.asdict(p) for p in passages]),
+                                 "utf-8")
+        for engine in ENGINES:
+            folder = root / engine.replace(" ", "_")
+            folder.mkdir()
+            builds[engine] = run_child(engine, passages_file, folder, "build")
+            if engine != "rank_bm25":
+                builds[engine]["load"] = run_child(engine, passages_file, folder, "load")
+        static_encoder = load_encoder("static")
+        static = Ranker.load(root / "qabot_static", version="bench", corpus_hash="bench",
+                             encoder=static_encoder)
+        none = Ranker.load(root / "qabot_none", version="bench", corpus_hash="bench",
+                           encoder=None)
+        retriever = bm25s.BM25.load(root / "bm25s" / "index", mmap=True, show_progress=False)
+        bots = {"none": QABot(none), "static": QABot(static)}
+        texts = [indexed_text(p) for p in passages]
+        rank = BM25Okapi([word_tokens(t) for t in texts])
+        stemmer = Stemmer.Stemmer("english")
 
-    texts = [indexed_text(p) for p in passages]
-    stemmer = Stemmer.Stemmer("english")
-    retriever = bm25s.BM25()
+        def bm25s_ask(question: str) -> object:
+            query = bm25s.tokenize([question], stopwords="en", stemmer=stemmer,
+                                   show_progress=False)
+            return retriever.retrieve(query, k=5, show_progress=False)
 
-    def build_bm25s() -> None:
-        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False)
-        retriever.index(tokens, show_progress=False)
+        def rank_ask(question: str) -> object:
+            scores = rank.get_scores(word_tokens(question))
+            return np.argpartition(-scores, 5)[:5]
 
-    builds.append(("bm25s build (tokenize + index)", timed(build_bm25s)))
-    holder: dict[str, BM25Okapi] = {}
-    builds.append(("rank_bm25 build (tokenize + index)", timed(
-        lambda: holder.setdefault("bm", BM25Okapi([word_tokens(t) for t in texts])))))
-    rank = holder["bm"]
+        calls: dict[str, Callable[[str], object]] = {
+            "qabot ask, none": lambda q: bots["none"].ask(q, top_k=5),
+            "qabot ask, static": lambda q: bots["static"].ask(q, top_k=5),
+            "LexicalIndex.scores": none.lexical.scores,
+            "bm25s retrieve": bm25s_ask,
+        }
+        if before:
+            calls["qabot ask, none, full matrix (before)"] = full_matrix(bots["none"])
+            calls["LexicalIndex.scores, full matrix (before)"] = none.lexical.full_matrix_scores
+        times = latencies(calls, questions)
+        times.update(latencies({"rank_bm25 get_scores": rank_ask}, questions[:rank_questions]))
+    return {"passages": len(passages), "builds": builds,
+            "latency": {name: {"p50": p(t, 50), "p99": p(t, 99), "n": len(t)}
+                        for name, t in times.items()}}
 
-    def bm25s_ask(question: str) -> object:
-        query = bm25s.tokenize([question], stopwords="en", stemmer=stemmer,
-                               show_progress=False)
-        return retriever.retrieve(query, k=5, show_progress=False)
 
-    def rank_ask(question: str) -> object:
-        scores = rank.get_scores(word_tokens(question))
-        return np.argpartition(-scores, 5)[:5]
-
-    calls = {
-        "qabot ask, none, postings": lambda q: bots["none"].ask(q, top_k=5),
-        "qabot ask, none, full matrix (before)": full_matrix(bots["none"]),
-        "qabot ask, static, postings": lambda q: bots["static"].ask(q, top_k=5),
-        "qabot ask, static, full matrix (before)": full_matrix(bots["static"]),
-        "LexicalIndex.scores, postings": lexical.scores,
-        "LexicalIndex.scores, full matrix (before)": lexical.full_matrix_scores,
-        "bm25s retrieve": bm25s_ask,
-    }
-    times = latencies(calls, questions)
-    times.update(latencies({"rank_bm25 get_scores": rank_ask}, questions[:rank_questions]))
-    rows = [(name, p(t, 50), p(t, 99)) for name, t in times.items()]
-    return rows, builds
+def report(result: dict[str, object]) -> None:
+    """The size's two tables, in Markdown."""
+    latency = result["latency"]
+    base = latency["bm25s retrieve"]["p50"]
+    print("| engine | p50 ms | p99 ms | p99 / p50 | p50 / bm25s p50 |")
+    print("|---|---:|---:|---:|---:|")
+    for name, row in latency.items():
+        print(f"| {name} | {row['p50']:.2f} | {row['p99']:.2f} | {row['p99'] / row['p50']:.1f} "
+              f"| {row['p50'] / base:.2f}x |")
+    builds = result["builds"]
+    anchor = builds["bm25s"]
+    mb = 1e6
+    print("\n| engine | build s | build CPU s | build / bm25s | build peak MB | peak / bm25s "
+          "| save s | on disk MB | disk / bm25s (with corpus) | load s | load CPU s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for engine, b in builds.items():
+        load = b.get("load", {})
+        disk = (f"{b['disk_bytes'] / mb:.1f}" if "disk_bytes" in b else "-")
+        ratio = (f"{b['disk_bytes'] / anchor['disk_bytes']:.1f}x "
+                 f"({b['disk_bytes'] / anchor['disk_with_corpus_bytes']:.1f}x)"
+                 if "disk_bytes" in b else "-")
+        if engine == "bm25s":
+            disk += f" ({b['disk_with_corpus_bytes'] / mb:.1f})"
+        print(f"| {engine} | {b['seconds']:.2f} | {b['cpu_seconds']:.2f} "
+              f"| {b['seconds'] / anchor['seconds']:.2f}x | {b['peak_bytes'] / mb:.0f} "
+              f"| {b['peak_bytes'] / anchor['peak_bytes']:.1f}x "
+              f"| {b.get('save_seconds', float('nan')):.2f} | {disk} | {ratio} "
+              f"| {load.get('seconds', float('nan')):.2f} "
+              f"| {load.get('cpu_seconds', float('nan')):.2f} |")
+    print(flush=True)
 
 
 def main() -> None:
@@ -190,33 +316,43 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--rank-bm25-questions", type=int, default=50,
                         help="rank_bm25 scores every passage in Python: fewer questions")
+    parser.add_argument("--before", action="store_true",
+                        help="also time the full-matrix product (the path before postings)")
+    parser.add_argument("--json", type=Path, help="also write every number to this file")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        engine, passages_file, folder, stage = args.child
+        print(json.dumps(child(engine, Path(passages_file), Path(folder), stage)))
+        return
     threadpool_limits(1)
     source = ensure_source()
     start = time.perf_counter()
     documents = load_corpus(source, warn=lambda message: None)
     all_passages = split_documents(documents)
     split = time.perf_counter() - start
-    print(f"# benchmarks/scale.py, {datetime.date.today()}, {os.cpu_count()} CPUs")
+    print(f"# benchmarks/scale.py, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print(f"source: {source} ({len(documents)} files, {len(all_passages)} passages, "
           f"read and split in {split:.1f} s)\n")
+    results = []
     for size in (int(s) for s in args.sizes.split(",")):
         passages, copies = sized(all_passages, size)
         questions = make_questions(passages, args.questions)
-        rows, builds = run_size(passages, questions, args.rank_bm25_questions, copies)
-        base = next(p50 for name, p50, _ in rows if name == "bm25s retrieve")
+        load_before = os.getloadavg()[0]
+        result = run_size(passages, questions, args.rank_bm25_questions, args.before)
+        result.update(copies=copies, load_average=[load_before, os.getloadavg()[0]],
+                      questions=len(questions))
+        results.append(result)
         note = f", the corpus {copies} times" if copies > 1 else ""
         print(f"## {len(passages)} passages{note}; {len(questions)} questions "
-              f"(rank_bm25: {min(len(questions), args.rank_bm25_questions)})\n")
-        print("| engine | p50 ms | p99 ms | p50 / bm25s p50 |")
-        print("|---|---:|---:|---:|")
-        for name, p50, p99 in rows:
-            print(f"| {name} | {p50:.2f} | {p99:.2f} | {p50 / base:.1f}x |")
-        print("\n| build step | seconds |")
-        print("|---|---:|")
-        for name, seconds in builds:
-            print(f"| {name} | {seconds:.2f} |")
-        print(flush=True)
+              f"(rank_bm25: {min(len(questions), args.rank_bm25_questions)}); load average "
+              f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}\n")
+        report(result)
+    print(f"parent peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if args.json:
+        args.json.write_text(json.dumps({"date": datetime.datetime.now(datetime.UTC).isoformat(),
+                                         "cpus": os.cpu_count(), "sizes": results}, indent=1))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 import qabot.retrieval.lexical as index_mod
 from qabot import QABot, __version__
@@ -147,19 +148,40 @@ def saved(tmp_path: Path, index: Ranker) -> Path:
     return directory
 
 
-def test_save_writes_npz_and_json(saved: Path) -> None:
-    assert sorted(p.name for p in saved.iterdir()) == ["index.json", "index.npz", "manifest.json"]
+def test_save_writes_arrays_term_lists_and_json(saved: Path) -> None:
+    names = sorted(p.name for p in saved.iterdir())
+    assert {"index.json", "manifest.json", "word_terms.terms", "char_terms.terms",
+            "stems.terms", "surface.terms", "word_data.npy", "char_indices.npy",
+            "section_of.npy"} <= set(names)
+    assert all(n.endswith((".npy", ".terms")) for n in names if not n.endswith(".json"))
     meta = json.loads((saved / "index.json").read_text("utf-8"))
     assert meta["version"] == VERSION
     assert meta["corpus_hash"] == HASH
+    assert sorted(f"{n}.npy" for n in meta["arrays"]) == [n for n in names if n.endswith(".npy")]
 
 
-def test_npz_holds_plain_arrays_only(saved: Path) -> None:
-    with np.load(saved / "index.npz", allow_pickle=False) as arrays:
-        assert arrays.files
-        for name in arrays.files:
-            array = arrays[name]  # would raise on pickled object arrays
-            assert array.dtype != object
+def test_saved_arrays_are_plain_arrays_only(saved: Path) -> None:
+    files = sorted(saved.glob("*.npy"))
+    assert files
+    for path in files:
+        array = np.load(path, allow_pickle=False)  # would raise on pickled object arrays
+        assert array.dtype != object
+
+
+def test_a_loaded_index_maps_its_arrays_read_only(saved: Path) -> None:
+    loaded = Ranker.load(saved, version=VERSION, corpus_hash=HASH, encoder=None)
+    data = loaded.lexical._matrices["char"].data
+    assert not data.flags.writeable
+    assert isinstance(data.base, np.memmap) or isinstance(getattr(data.base, "base", None),
+                                                          np.memmap)
+
+
+def test_an_index_of_the_previous_format_is_refused_with_what_to_do(saved: Path) -> None:
+    manifest = json.loads((saved / "manifest.json").read_text("utf-8"))
+    manifest["format"] = 3
+    (saved / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(IndexFormatError, match=r"format 3.*reads format 4.*rebuild"):
+        Ranker.load(saved, version=VERSION, corpus_hash=HASH, encoder=None)
 
 
 def test_round_trip_gives_the_same_passages_and_scores(saved: Path, index: Ranker) -> None:
@@ -195,54 +217,49 @@ def test_load_refuses_a_foreign_index(saved: Path, version: str, digest: str, pr
 
 
 def _truncate_npz(d: Path) -> None:
-    data = (d / "index.npz").read_bytes()
-    (d / "index.npz").write_bytes(data[: len(data) // 2])
+    data = (d / "char_data.npy").read_bytes()
+    (d / "char_data.npy").write_bytes(data[: len(data) // 2])
 
 
 def _drop_array(d: Path) -> None:
-    with np.load(d / "index.npz", allow_pickle=False) as arrays:
-        kept = {name: arrays[name] for name in arrays.files if not name.endswith("idf")}
-    np.savez(d / "index.npz", **kept)
+    for path in d.glob("*_idf.npy"):
+        path.unlink()
 
 
 def _drop_section_array(d: Path) -> None:
-    with np.load(d / "index.npz", allow_pickle=False) as arrays:
-        kept = {n: arrays[n] for n in arrays.files if not n.startswith("section_char")}
-    np.savez(d / "index.npz", **kept)
+    for path in d.glob("section_char_*.npy"):
+        path.unlink()
 
 
 def _section_rows_do_not_match(d: Path) -> None:
-    with np.load(d / "index.npz", allow_pickle=False) as arrays:
-        kept = {n: arrays[n] for n in arrays.files}
-    rows, cols = kept["section_word_shape"]
-    kept["section_word_shape"] = np.array([rows + 1, cols], dtype=np.int64)
-    kept["section_word_indptr"] = np.append(kept["section_word_indptr"],
-                                            kept["section_word_indptr"][-1])
-    np.savez(d / "index.npz", **kept)
+    rows, cols = np.load(d / "section_word_shape.npy")
+    np.save(d / "section_word_shape.npy", np.array([rows + 1, cols], dtype=np.int64))
 
 
 def _drop_passage(d: Path) -> None:
     meta = json.loads((d / "index.json").read_text("utf-8"))
-    meta["passages"] = meta["passages"][:-1]
+    meta["passages"] = {name: values[:-1] for name, values in meta["passages"].items()}
     (d / "index.json").write_text(json.dumps(meta), "utf-8")
 
 
 def _bad_passage(d: Path) -> None:
     meta = json.loads((d / "index.json").read_text("utf-8"))
-    meta["passages"][0] = {"words": "not a passage"}
+    meta["passages"]["words"] = meta["passages"].pop("text")  # not a passage field
     (d / "index.json").write_text(json.dumps(meta), "utf-8")
 
 
 CORRUPTIONS = [
     pytest.param(lambda d: shutil.rmtree(d), id="missing-directory"),
     pytest.param(lambda d: (d / "index.json").unlink(), id="missing-json"),
-    pytest.param(lambda d: (d / "index.npz").unlink(), id="missing-npz"),
+    pytest.param(lambda d: (d / "word_data.npy").unlink(), id="missing-npz"),
+    pytest.param(lambda d: (d / "word_terms.terms").unlink(), id="missing-term-list"),
     pytest.param(lambda d: (d / "index.json").write_text("{not json", "utf-8"), id="garbage-json"),
     pytest.param(
         lambda d: (d / "index.json").write_text("[]", "utf-8"),
         id="json-not-an-object",
     ),
-    pytest.param(lambda d: (d / "index.npz").write_bytes(b"not a zip at all"), id="garbage-npz"),
+    pytest.param(lambda d: (d / "char_indices.npy").write_bytes(b"not an array at all"),
+                 id="garbage-npz"),
     pytest.param(
         _truncate_npz,
         id="truncated-npz",
@@ -344,7 +361,7 @@ def test_from_documents_rebuilds_and_overwrites_a_stale_index(tmp_path: Path) ->
     "corrupt",
     [
         pytest.param(lambda d: (d / "index.json").write_text("{", "utf-8"), id="garbage-json"),
-        pytest.param(lambda d: (d / "index.npz").unlink(), id="missing-npz"),
+        pytest.param(lambda d: (d / "word_data.npy").unlink(), id="missing-npz"),
         pytest.param(
             _truncate_npz,
             id="truncated-npz",
@@ -469,6 +486,17 @@ def test_a_question_of_unknown_words_scores_zero_through_postings(index: Ranker)
     assert not index.lexical.full_matrix_scores("zxqv wplm").any()
 
 
+def _scikit_learn(lexical: index_mod.LexicalIndex) -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    """scikit-learn vectorizers holding the index's vocabularies and idf: the reference."""
+    word = TfidfVectorizer(analyzer=index_mod.analyze_words, sublinear_tf=True,
+                           vocabulary=dict(lexical._word.vocabulary))
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5),
+                           preprocessor=index_mod.normalize, sublinear_tf=True,
+                           vocabulary=dict(lexical._char.vocabulary))
+    word.idf_, char.idf_ = lexical._word.idf, lexical._char.idf
+    return word, char
+
+
 @pytest.mark.parametrize("gold", GOLD_SETS, ids=lambda p: p.parent.name)
 def test_question_vectors_and_sentence_scores_are_scikit_learns(gold: Path) -> None:
     """The question's TF-IDF vector, computed without scikit-learn's input checks, is the
@@ -479,14 +507,31 @@ def test_question_vectors_and_sentence_scores_are_scikit_learns(gold: Path) -> N
                  if line.strip()]
     for number, question in enumerate([*questions, "", "the of"]):
         dense = []
-        for vectorizer in (lexical._word_vectorizer, lexical._char_vectorizer):
-            features, weights = index_mod._vector(vectorizer, question)
+        reference = _scikit_learn(lexical)
+        for space, vectorizer in zip((lexical._word, lexical._char), reference, strict=True):
+            features, weights = index_mod._vector(space, question)
             expected = vectorizer.transform([question])
             dense.append(expected.toarray().ravel())
             assert features.tolist() == expected.indices.tolist(), question
             assert weights.tolist() == expected.data.tolist(), question
         passage = lexical.passages[number % len(lexical)]
         texts = [passage.text[start:end] for start, end in split_sentences(passage.text)]
-        old = ((1 - index_mod.CHAR_WEIGHT) * (lexical._word_vectorizer.transform(texts) @ dense[0])
-               + index_mod.CHAR_WEIGHT * (lexical._char_vectorizer.transform(texts) @ dense[1]))
+        old = ((1 - index_mod.CHAR_WEIGHT) * (reference[0].transform(texts) @ dense[0])
+               + index_mod.CHAR_WEIGHT * (reference[1].transform(texts) @ dense[1]))
         assert lexical.similarity(question, texts).tolist() == old.tolist(), question
+
+
+def test_an_index_folder_inside_the_corpus_folder_is_not_read_as_documents(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = _write_corpus(tmp_path / "corpus", LISBON)
+    first = QABot.from_path(corpus, index_dir=corpus / "idx", encoder="none")
+    assert {p.document for p in first.passages} == {"guild.txt"}
+
+    def no_rebuild(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the saved index must be loaded: it is not part of the corpus")
+
+    monkeypatch.setattr(Ranker, "build", classmethod(no_rebuild))
+    again = QABot.from_path(corpus, index_dir=corpus / "idx", encoder="none")
+    assert again.passages == first.passages
+    question = "Where are the headquarters?"
+    assert again.ask(question).to_dict() == first.ask(question).to_dict()

@@ -4,7 +4,6 @@ its encoder, written atomically and verified before use."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import threading
 from pathlib import Path
@@ -17,7 +16,7 @@ from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError
 from qabot.passages import Passage
 from qabot.retrieval import Ranker, load_encoder
-from qabot.retrieval.ranker import CITATION_WEIGHT
+from qabot.retrieval.ranker import CITATION_WEIGHT, INDEX_FORMAT
 
 VERSION = "9.9.9-test"
 HASH = "0" * 64
@@ -106,27 +105,26 @@ def test_an_index_of_another_encoder_is_refused(saved: Path) -> None:
 
 def test_writes_leave_no_temporary_files(saved: Path, ranker: Ranker) -> None:
     ranker.save(saved, version=VERSION, corpus_hash=HASH)
-    assert sorted(p.name for p in saved.iterdir()) == ["index.json", "index.npz", "manifest.json"]
+    names = sorted(p.name for p in saved.iterdir())
+    assert not [n for n in names if n.startswith(".") or n.endswith(".tmp")]
+    assert "manifest.json" in names and "embeddings.npy" in names
 
 
 def _arrays(directory: Path) -> dict[str, np.ndarray]:
-    with np.load(directory / "index.npz", allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
+    return {path.stem: np.load(path, allow_pickle=False) for path in directory.glob("*.npy")}
 
 
 def _rewrite(directory: Path, *, arrays: dict[str, np.ndarray] | None = None,
              meta: dict | None = None) -> None:
     """Replace the index's files and, as a careful forger would, its manifest too: what is
     left to catch the damage is the check of the arrays themselves."""
-    if arrays is not None:
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        (directory / "index.npz").write_bytes(buffer.getvalue())
+    for name, array in (arrays or {}).items():
+        np.save(directory / f"{name}.npy", array)
     if meta is not None:
         (directory / "index.json").write_text(json.dumps(meta), "utf-8")
-    manifest = {"format": 3, "sha256": {
-        name: hashlib.sha256((directory / name).read_bytes()).hexdigest()
-        for name in ("index.npz", "index.json")}}
+    manifest = {"format": INDEX_FORMAT, "sha256": {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in directory.iterdir() if path.name != "manifest.json"}}
     (directory / "manifest.json").write_text(json.dumps(manifest), "utf-8")
 
 
@@ -150,7 +148,7 @@ FORGED = [
                  id="huge-shape"),
     pytest.param(_edit_array("word_data", lambda a: _set(a, 0, np.nan)), "not finite",
                  id="nan-value"),
-    pytest.param(_edit_array("char_indptr", lambda a: a[::-1].copy()), "row structure",
+    pytest.param(_edit_array("char_indptr", lambda a: a[::-1].copy()), "structure",
                  id="indptr-reversed"),
     pytest.param(_edit_array("embeddings", lambda a: a[:, :10].copy()), "embeddings",
                  id="embeddings-of-another-dimension"),
@@ -171,7 +169,7 @@ def test_forged_arrays_are_refused_even_with_a_matching_manifest(
 
 def _edit_text(directory: Path) -> None:
     meta = json.loads((directory / "index.json").read_text("utf-8"))
-    meta["passages"][1]["text"] = "The guild hall stands in Atlantis."
+    meta["passages"]["text"][1] = "The guild hall stands in Atlantis."
     (directory / "index.json").write_text(json.dumps(meta), "utf-8")
 
 
@@ -181,7 +179,7 @@ def _truncate(name: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("corrupt", [
     pytest.param(_edit_text, id="passage-text-edited-stamps-kept"),
-    pytest.param(_truncate("index.npz"), id="npz-truncated-to-zero"),
+    pytest.param(_truncate("char_data.npy"), id="npz-truncated-to-zero"),
     pytest.param(_truncate("manifest.json"), id="manifest-truncated"),
     pytest.param(lambda d: (d / "manifest.json").unlink(), id="manifest-missing"),
 ])
@@ -199,7 +197,7 @@ def test_a_bot_rebuilds_instead_of_serving_an_edited_index(tmp_path: Path) -> No
         "Guild Facts\n\nLocation\n\nThe guild hall stands in Lisbon, Portugal.\n", "utf-8")
     QABot.from_path(corpus, index_dir=tmp_path / "idx")
     meta = json.loads((tmp_path / "idx" / "index.json").read_text("utf-8"))
-    meta["passages"][-1]["text"] = "The guild hall stands in Atlantis."
+    meta["passages"]["text"][-1] = "The guild hall stands in Atlantis."
     (tmp_path / "idx" / "index.json").write_text(json.dumps(meta), "utf-8")
     answer = QABot.from_path(corpus, index_dir=tmp_path / "idx").ask("Where is the guild hall?")
     assert answer.found and "Lisbon" in answer.answer and "Atlantis" not in answer.answer
@@ -258,7 +256,7 @@ def test_a_read_only_index_folder_serves_a_fresh_build_and_says_so(
     folder = tmp_path / "idx"
     QABot.from_path(corpus, index_dir=folder, encoder="none")
     meta = json.loads((folder / "index.json").read_text("utf-8"))
-    meta["passages"][-1]["text"] = "The guild hall stands in Atlantis."
+    meta["passages"]["text"][-1] = "The guild hall stands in Atlantis."
     (folder / "index.json").write_text(json.dumps(meta), "utf-8")  # damaged, not rewritable
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     import qabot.answer as answer_mod
@@ -269,3 +267,16 @@ def test_a_read_only_index_folder_serves_a_fresh_build_and_says_so(
     assert "Lisbon" in bot.ask("Where does the guild hall stand?").answer
     assert any("read-only" in r.getMessage() for r in caplog.records)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    pytest.param(lambda c: c.pop("context"), "fields", id="a-field-missing"),
+    pytest.param(lambda c: c["start"].pop(), "length", id="fields-of-different-lengths"),
+])
+def test_forged_passage_columns_are_refused(
+        saved: Path, static, edit, problem: str) -> None:  # type: ignore[no-untyped-def]
+    meta = json.loads((saved / "index.json").read_text("utf-8"))
+    edit(meta["passages"])
+    _rewrite(saved, meta=meta)
+    with pytest.raises(IndexFormatError, match=problem):
+        _load(saved, static)

@@ -364,3 +364,30 @@ def test_index_problems_are_one_line_and_status_nonzero(tmp_path: Path, args: li
     assert result.exit_code != 0
     assert message in result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_a_repeated_question_is_answered_from_the_process_cache(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same (question, top_k) is searched once per process and answered alike; another
+    top_k or question is searched anew."""
+    from qabot.server import create_app
+
+    bot = QABot.from_path(Path(__file__).resolve().parents[1] / "corpus", encoder="none")
+    asked: list[tuple[str, int]] = []
+    ask = bot.ask
+
+    def counting(question: str, top_k: int = 3):  # type: ignore[no-untyped-def]
+        asked.append((question, top_k))
+        return ask(question, top_k)
+
+    monkeypatch.setattr(bot, "ask", counting)
+    client = create_app(bot=bot).test_client()
+    bodies = [{"question": "Where are the IOM headquarters?", "top_k": 3}] * 3 + [
+        {"question": "Where are the IOM headquarters?", "top_k": 2},
+        {"question": "Who leads the IOM?", "top_k": 3}]
+    replies = [client.post("/api/chat", json=body) for body in bodies]
+    assert all(r.status_code == 200 for r in replies)
+    assert replies[0].get_json() == replies[1].get_json() == replies[2].get_json()
+    assert replies[0].get_json() == ask("Where are the IOM headquarters?", 3).to_dict()
+    assert asked == [("Where are the IOM headquarters?", 3),
+                     ("Where are the IOM headquarters?", 2), ("Who leads the IOM?", 3)]

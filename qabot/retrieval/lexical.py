@@ -17,13 +17,12 @@ score blends that with the match of its whole section (every passage under the s
 heading, read as one text) at ``SECTION_WEIGHT``: a question whose words are spread over
 a section's passages then finds that section even when no single passage holds them all.
 
-Scoring goes through the question's postings: each matrix is also kept column by column
-(CSC, derived from the saved CSR when the index is built or loaded), and a question reads
-only the columns of its own features, so its cost grows with those features' postings,
-not with the corpus. Each passage's score is the sum of the same products as the full
-sparse-matrix-times-dense-vector product, added in ascending feature order where the full
-product follows the row's stored order (scikit-learn's fit leaves it in first-seen order),
-so the two differ by rounding alone (at most 1.1e-16 on every gold question);
+Both spaces are fitted by :mod:`qabot.retrieval.tfidf` (scikit-learn's numbers, each
+distinct word analysed once). Each matrix is held column by column only (CSC: a feature's
+postings, saved and memory-mapped as such), and a question reads only the columns of its
+own features, so its cost grows with those features' postings, not with the corpus. Each
+passage's score is the sum of the same products as the full sparse-matrix-times-dense-vector
+product, added in ascending feature order, so the two differ by rounding alone;
 :meth:`LexicalIndex.full_matrix_scores` keeps the full product as the reference the tests
 and ``benchmarks/scale.py`` compare against.
 
@@ -39,21 +38,25 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping
-from typing import Any
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
 import Stemmer
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..errors import IndexFormatError
 from ..passages import Passage
+from .tfidf import char_ngrams, fit, word_ngrams
 
 __all__ = [
     "CHAR_WEIGHT",
     "SECTION_WEIGHT",
     "LexicalIndex",
+    "Space",
     "analyze_words",
     "indexed_text",
     "normalize",
@@ -68,6 +71,9 @@ CHAR_WEIGHT = 0.3
 MAX_WORD_DF = 0.5
 MIN_PASSAGES_FOR_MAX_DF = 20
 SPELLING_CUTOFF = 0.85
+#: Questions whose analysis each index keeps, and words whose character n-gram columns.
+QUERY_CACHE = 64
+WORD_CACHE = 8192
 #: Share of a passage's score that comes from its section's match as a whole.
 SECTION_WEIGHT = 0.3
 
@@ -118,25 +124,6 @@ def analyze_words(text: str) -> list[str]:
     return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
-def _word_vectorizer(
-    vocabulary: dict[str, int] | None = None, *, min_df_count: int = 0
-) -> TfidfVectorizer:
-    # Document frequency says nothing in a tiny corpus (in one passage every word is in
-    # 100% of passages), so MAX_WORD_DF applies only from MIN_PASSAGES_FOR_MAX_DF on.
-    prune = vocabulary is None and min_df_count >= MIN_PASSAGES_FOR_MAX_DF
-    return TfidfVectorizer(
-        analyzer=analyze_words, sublinear_tf=True, smooth_idf=True, norm="l2",
-        max_df=MAX_WORD_DF if prune else 1.0, vocabulary=vocabulary, dtype=np.float64,
-    )
-
-
-def _char_vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
-    return TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(3, 5), preprocessor=normalize, sublinear_tf=True,
-        smooth_idf=True, norm="l2", vocabulary=vocabulary, dtype=np.float64,
-    )
-
-
 def indexed_text(passage: Passage) -> str:
     """What is indexed for a passage: the headings above it, its section, then its text."""
     return "\n".join((*passage.parents, passage.section, passage.text))
@@ -162,72 +149,85 @@ def section_texts(passages: tuple[Passage, ...], numbers: np.ndarray) -> list[st
     return ["\n".join(lines) for lines in parts]
 
 
+@dataclass(frozen=True)
+class Space:
+    """One TF-IDF space: each term's column, each column's idf, and how a text becomes
+    terms (``word``: :func:`analyze_words`; ``char``: ``char_wb`` 3-5-grams)."""
+
+    name: str
+    vocabulary: Mapping[str, int]
+    idf: np.ndarray
+
+    def features(self, text: str) -> list[str]:
+        return analyze_words(text) if self.name == "word" else char_ngrams(normalize(text))
+
+
+MATRICES = ("word", "char", "section_word", "section_char")
+
+
 class LexicalIndex:
-    """A TF-IDF index over passages: build once, query many times."""
+    """A TF-IDF index over passages: build once, query many times.
+
+    Each matrix is held column by column only (CSC: a feature's postings), and may be a
+    read-only memory map of a saved index.
+    """
 
     def __init__(
         self,
-        passages: tuple[Passage, ...],
-        word_vectorizer: TfidfVectorizer,
-        word_matrix: sp.csr_matrix,
-        char_vectorizer: TfidfVectorizer,
-        char_matrix: sp.csr_matrix,
-        section_matrices: tuple[sp.csr_matrix, sp.csr_matrix] | None = None,
+        passages: Sequence[Passage],
+        word: Space,
+        char: Space,
+        matrices: Mapping[str, sp.csc_matrix],
+        section_of: np.ndarray,
+        stems: Iterable[str],
+        surface: Iterable[str],
     ) -> None:
         self.passages = passages
-        self._word_vectorizer = word_vectorizer
-        self._word_matrix = word_matrix
-        self._char_vectorizer = char_vectorizer
-        self._char_matrix = char_matrix
-        # Derived from the passages, so never saved: the corpus's own words (for spelling
-        # correction) and each passage's stems (for question-term coverage).
-        texts = [indexed_text(p) for p in passages]
-        self._passage_stems = [frozenset(word_tokens(t)) for t in texts]
-        surface = {w for t in texts for w in _WORD.findall(normalize(t))}
-        self._known_stems = frozenset().union(*self._passage_stems) if passages else frozenset()
+        self._word = word
+        self._char = char
+        self._matrices = dict(matrices)
+        self._section_of = section_of
+        # The corpus's own words (for spelling correction) and stems (for coverage).
+        self._known_stems = frozenset(stems)
         self._surface_words = frozenset(surface)
-        # Spelling candidates by first letter: a typo rarely changes the first letter.
-        self._spelling_candidates: dict[str, list[str]] = {}
-        for word in sorted(w for w in surface if len(w) >= 4 and w.isalpha()):
-            self._spelling_candidates.setdefault(word[0], []).append(word)
-        vocabulary = word_vectorizer.vocabulary_
-        idf = word_vectorizer.idf_
-        self._term_weight = {t: float(idf[i]) for t, i in vocabulary.items() if " " not in t}
-        self._unseen_weight = float(idf.max()) if len(idf) else 1.0
-        # The sections' TF-IDF rows cost a second pass over the text: saved with the index.
-        self._section_of = section_numbers(passages)
-        if section_matrices is None:
-            sections = section_texts(passages, self._section_of)
-            section_matrices = (word_vectorizer.transform(sections).tocsr(),
-                                char_vectorizer.transform(sections).tocsr())
-        self._section_words, self._section_chars = section_matrices
-        count = int(self._section_of.max()) + 1 if len(passages) else 0
-        if not (self._section_words.shape[0] == self._section_chars.shape[0] == count):
-            raise IndexFormatError("section matrices do not match the passages' sections")
-        # The postings: each matrix column by column, so a question reads only its features.
-        self._postings = tuple(_columns(m) for m in (word_matrix, char_matrix,
-                                                     self._section_words, self._section_chars))
+        self._unseen_weight = float(word.idf.max()) if len(word.idf) else 1.0
+        self._postings = tuple(self._matrices[name] for name in MATRICES)
+        # A question is analysed once per ask although scoring, the highlight and the
+        # coverage check each need it; per index, so no state is shared between indexes.
+        self._query = lru_cache(maxsize=QUERY_CACHE)(self._analyze)
+        self._stems = lru_cache(maxsize=QUERY_CACHE)(_stems)
+        self._ngram_columns = lru_cache(maxsize=WORD_CACHE)(self._columns_of_word)
 
     @classmethod
-    def build(cls, passages: tuple[Passage, ...] | list[Passage]) -> LexicalIndex:
-        """Fit both TF-IDF spaces on the passages."""
+    def build(cls, passages: Sequence[Passage]) -> LexicalIndex:
+        """Fit both TF-IDF spaces on the passages (:mod:`qabot.retrieval.tfidf`)."""
         passages = tuple(passages)
         if not passages:
             raise IndexFormatError("cannot index an empty list of passages")
-        texts = [indexed_text(p) for p in passages]
-        word_vectorizer = _word_vectorizer(min_df_count=len(texts))
-        try:
-            word_matrix = word_vectorizer.fit_transform(texts)
-        except ValueError:  # no word survives: only stop words in the whole corpus
-            word_vectorizer = _word_vectorizer({"\x00": 0})
-            word_matrix = word_vectorizer.fit_transform(texts)
-        char_vectorizer = _char_vectorizer()
-        char_matrix = char_vectorizer.fit_transform(texts)
-        return cls(passages, word_vectorizer, word_matrix.tocsr(), char_vectorizer,
-                   char_matrix.tocsr())
+        section_of = section_numbers(passages)
+        sections: list[list[str]] = []
+        for p, number in zip(passages, section_of.tolist(), strict=True):
+            if number == len(sections):
+                sections.append([*p.parents, p.section])
+            sections[number].append(p.text)
+        fitted = fit(
+            [(*p.parents, p.section, p.text) for p in passages], sections,
+            normalize=normalize, word_pattern=_WORD, stop_words=STOP_WORDS,
+            max_df=MAX_WORD_DF if len(passages) >= MIN_PASSAGES_FOR_MAX_DF else None)
+        return cls(passages, Space("word", _numbered(fitted.word_terms), fitted.word_idf),
+                   Space("char", _numbered(fitted.char_terms), fitted.char_idf),
+                   fitted.matrices, section_of, fitted.stems, fitted.surface)
 
     def __len__(self) -> int:
         return len(self.passages)
+
+    @cached_property
+    def _spelling_candidates(self) -> dict[str, list[str]]:
+        # Spelling candidates by first letter: a typo rarely changes the first letter.
+        candidates: dict[str, list[str]] = {}
+        for word in sorted(w for w in self._surface_words if len(w) >= 4 and w.isalpha()):
+            candidates.setdefault(word[0], []).append(word)
+        return candidates
 
     def correct_spelling(self, question: str) -> str:
         """``question`` with words unknown to the corpus replaced by a close corpus word.
@@ -259,16 +259,25 @@ class LexicalIndex:
         weigh as the rarest word, words in most passages weigh nothing. 1.0 for a question
         with no content words.
         """
-        stems = set(word_tokens(question))
-        weights = {
-            t: self._term_weight.get(t, 0.0 if t in self._known_stems else self._unseen_weight)
-            for t in stems
-        }
+        vocabulary, idf = self._word.vocabulary, self._word.idf
+        weights, columns = {}, {}
+        for t in self._stems(question):
+            column = columns[t] = vocabulary.get(t)
+            weights[t] = (float(idf[column]) if column is not None
+                          else 0.0 if t in self._known_stems else self._unseen_weight)
         total = sum(weights.values())
         if total <= 0:
             return 1.0
-        found = self._passage_stems[position]
-        return sum(w for t, w in weights.items() if t in found) / total
+        # A stem in the passage is a posting of its column (one it is not in weighs 0:
+        # in most passages, or in none).
+        return sum(w for t, w in weights.items()
+                   if columns[t] is not None and self._in_passage(columns[t], position)) / total
+
+    def _in_passage(self, column: int, position: int) -> bool:
+        words = self._matrices["word"]
+        rows = words.indices[words.indptr[column]:words.indptr[column + 1]]
+        at = int(np.searchsorted(rows, position))
+        return at < len(rows) and int(rows[at]) == position
 
     def scores(self, question: str) -> np.ndarray:
         """The score of every passage for ``question``: its match blended with its section's.
@@ -282,81 +291,113 @@ class LexicalIndex:
         return (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
 
     def full_matrix_scores(self, question: str) -> np.ndarray:
-        """:meth:`scores` the old way: every row of every matrix times the dense question
+        """:meth:`scores` the old way: every passage's row times the dense question
         vectors, at a cost that grows with the corpus. The reference for the tests and the
         benchmarks; not used to answer."""
-        word = self._word_vectorizer.transform([question]).toarray().ravel()
-        char = self._char_vectorizer.transform([question]).toarray().ravel()
-        own = _blend(self._word_matrix @ word, self._char_matrix @ char)
-        section = _blend(self._section_words @ word, self._section_chars @ char)
+        word, char = (_dense(terms, space) for terms, space in
+                      zip(self._query(question), (self._word, self._char), strict=True))
+        m = self._matrices
+        own = _blend(m["word"] @ word, m["char"] @ char)
+        section = _blend(m["section_word"] @ word, m["section_char"] @ char)
         return (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
 
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
         word, char = self._query(question)
-        words = [_sparse_dot(_vector(self._word_vectorizer, t), word) for t in texts]
-        chars = [_sparse_dot(_vector(self._char_vectorizer, t), char) for t in texts]
+        words = [_sparse_dot(_weights(self._word, _counts(self._word, t)), word) for t in texts]
+        chars = [_sparse_dot(_weights(self._char, self._char_counts(t)), char) for t in texts]
         return _blend(np.array(words, dtype=np.float64), np.array(chars, dtype=np.float64))
 
-    def _query(self, question: str) -> tuple[_Terms, _Terms]:
-        """The question's word and character TF-IDF vectors as (feature, weight) pairs."""
-        return _vector(self._word_vectorizer, question), _vector(self._char_vectorizer, question)
+    def _analyze(self, question: str) -> tuple[_Terms, _Terms]:
+        """The question's word and character TF-IDF vectors as (feature, weight) pairs
+        (read-only: :attr:`_query` hands the same arrays to every caller)."""
+        return (_weights(self._word, _counts(self._word, question), frozen=True),
+                _weights(self._char, self._char_counts(question), frozen=True))
+
+    def _char_counts(self, text: str) -> Counter[int]:
+        """``_counts(self._char, text)``, each word's known n-gram columns looked up once
+        (a word's ``char_wb`` n-grams depend on the word alone)."""
+        return Counter(chain.from_iterable(map(self._ngram_columns, normalize(text).split())))
+
+    def _columns_of_word(self, word: str) -> tuple[int, ...]:
+        get = self._char.vocabulary.get
+        return tuple(c for c in map(get, word_ngrams(word)) if c is not None)
 
     # --- persistence (the Ranker writes and verifies the files) ----------------------
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The index's arrays by name: each TF-IDF matrix as CSR parts, and the idf vectors."""
+        """The index's arrays by name: each TF-IDF matrix as CSC parts, the idf vectors and
+        each passage's section number."""
         arrays: dict[str, np.ndarray] = {}
-        for name, matrix in self._matrices().items():
+        for name, matrix in self._matrices.items():
             arrays[f"{name}_data"] = matrix.data
             arrays[f"{name}_indices"] = matrix.indices
             arrays[f"{name}_indptr"] = matrix.indptr
             arrays[f"{name}_shape"] = np.array(matrix.shape, dtype=np.int64)
-        arrays["word_idf"] = self._word_vectorizer.idf_
-        arrays["char_idf"] = self._char_vectorizer.idf_
+        arrays["word_idf"] = self._word.idf
+        arrays["char_idf"] = self._char.idf
+        arrays["section_of"] = self._section_of
         return arrays
 
-    def vocabularies(self) -> dict[str, dict[str, int]]:
-        """The word and character vocabularies (term -> column), JSON-ready."""
-        return {"word_vocabulary": _plain_vocabulary(self._word_vectorizer),
-                "char_vocabulary": _plain_vocabulary(self._char_vectorizer)}
-
-    def _matrices(self) -> dict[str, sp.csr_matrix]:
-        return {"word": self._word_matrix, "char": self._char_matrix,
-                "section_word": self._section_words, "section_char": self._section_chars}
+    def term_lists(self) -> dict[str, list[str]]:
+        """The word and character terms in column order, the corpus's stems and surface
+        words: the lists saved beside the arrays, one term a line."""
+        return {"word_terms": _in_column_order(self._word.vocabulary),
+                "char_terms": _in_column_order(self._char.vocabulary),
+                "stems": sorted(self._known_stems),
+                "surface": sorted(self._surface_words)}
 
     @classmethod
-    def from_saved(cls, passages: tuple[Passage, ...], arrays: Mapping[str, np.ndarray],
-                   vocabularies: Mapping[str, Any]) -> LexicalIndex:
-        """Rebuild an index from :meth:`arrays` and :meth:`vocabularies` after checking them.
+    def from_saved(cls, passages: Sequence[Passage], arrays: Mapping[str, np.ndarray],
+                   terms: Mapping[str, list[str]]) -> LexicalIndex:
+        """Rebuild an index from :meth:`arrays` and :meth:`term_lists` after checking them.
 
-        Every matrix must be a well-formed CSR matrix (indptr from 0 rising to nnz, column
-        indices inside the vocabulary, finite values) with one row per passage (or per
-        section); anything else raises :class:`IndexFormatError` saying what is wrong.
+        Every matrix must be a well-formed CSC matrix (indptr from 0 rising to nnz, row
+        indices inside the passages or sections, finite values) with one column per term;
+        anything else raises :class:`IndexFormatError` saying what is wrong.
         """
-        word_vocabulary = _checked_vocabulary(vocabularies.get("word_vocabulary"), "word")
-        char_vocabulary = _checked_vocabulary(vocabularies.get("char_vocabulary"), "char")
+        word_vocabulary = _checked_terms(terms.get("word_terms"), "word")
+        char_vocabulary = _checked_terms(terms.get("char_terms"), "char")
         columns = {"word": len(word_vocabulary), "char": len(char_vocabulary)}
-        sections = int(section_numbers(passages).max()) + 1 if passages else 0
+        try:
+            section_of = np.asarray(arrays["section_of"])
+        except KeyError:
+            raise IndexFormatError("section numbers are missing") from None
+        if (section_of.shape != (len(passages),) or section_of.dtype.kind not in "iu"
+                or not len(section_of) or section_of.min() != 0
+                or not np.bincount(section_of).all()):
+            raise IndexFormatError("section numbers do not match the passages")
+        sections = int(section_of.max()) + 1
         matrices = {}
-        for name in ("word", "char", "section_word", "section_char"):
+        for name in MATRICES:
             rows = sections if name.startswith("section") else len(passages)
-            matrices[name] = _checked_csr(arrays, name, rows, columns[name.split("_")[-1]])
+            matrices[name] = _checked_csc(arrays, name, rows, columns[name.split("_")[-1]])
         idf = {}
         for name in ("word", "char"):
-            values = np.asarray(arrays[f"{name}_idf"])
+            values = np.asarray(arrays.get(f"{name}_idf", np.zeros(0)))
             if values.shape != (columns[name],) or not np.all(np.isfinite(values)):
                 raise IndexFormatError(f"{name} idf does not match its vocabulary")
-            idf[name] = values.astype(np.float64, copy=False)
-        word_vectorizer = _word_vectorizer(word_vocabulary)
-        word_vectorizer.idf_ = idf["word"]
-        char_vectorizer = _char_vectorizer(char_vocabulary)
-        char_vectorizer.idf_ = idf["char"]
-        return cls(passages, word_vectorizer, matrices["word"], char_vectorizer,
-                   matrices["char"], (matrices["section_word"], matrices["section_char"]))
+            idf[name] = values
+        stems, surface = terms.get("stems"), terms.get("surface")
+        if not isinstance(stems, list) or not isinstance(surface, list):
+            raise IndexFormatError("the corpus's word lists are missing")
+        return cls(passages, Space("word", word_vocabulary, idf["word"]),
+                   Space("char", char_vocabulary, idf["char"]), matrices,
+                   section_of.astype(np.intp, copy=False), stems, surface)
 
 
 _Terms = tuple[np.ndarray, np.ndarray]
+
+
+def _numbered(terms: list[str]) -> dict[str, int]:
+    return dict(zip(terms, range(len(terms)), strict=True))
+
+
+def _in_column_order(vocabulary: Mapping[str, int]) -> list[str]:
+    terms = [""] * len(vocabulary)
+    for term, column in vocabulary.items():
+        terms[column] = term
+    return terms
 
 
 def _terms(row: sp.spmatrix) -> _Terms:
@@ -366,26 +407,45 @@ def _terms(row: sp.spmatrix) -> _Terms:
     return row.indices.astype(np.intp), row.data
 
 
-def _vector(vectorizer: TfidfVectorizer, text: str) -> _Terms:
-    """``vectorizer.transform([text])`` as (feature, weight) pairs, computed as scikit-learn
-    computes it (counts of the analyser's known features, ``1 + ln(count)``, times idf,
+def _dense(terms: _Terms, space: Space) -> np.ndarray:
+    vector = np.zeros(len(space.idf))
+    vector[terms[0]] = terms[1]
+    return vector
+
+
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(word_tokens(text))
+
+
+def _counts(space: Space, text: str) -> Counter[int]:
+    """How often each known feature of ``space`` occurs in ``text``, by column."""
+    counts = Counter(map(space.vocabulary.get, space.features(text)))
+    counts.pop(None, None)  # type: ignore[call-overload]
+    return counts
+
+
+def _vector(space: Space, text: str) -> _Terms:
+    """The TF-IDF vector of ``text`` as (feature, weight) pairs, as scikit-learn's
+    ``transform`` computes it (counts of the known features, ``1 + ln(count)``, times idf,
     divided by the L2 norm summed in feature order) without its input validation, which
     costs a question about twenty times the arithmetic."""
-    vocabulary, counts = vectorizer.vocabulary_, {}
-    for feature in vectorizer.build_analyzer()(text):
-        column = vocabulary.get(feature)
-        if column is not None:
-            counts[column] = counts.get(column, 0) + 1
+    return _weights(space, _counts(space, text))
+
+
+def _weights(space: Space, counts: Mapping[int, int], *, frozen: bool = False) -> _Terms:
+    """:func:`_vector` from the feature counts (read-only arrays if ``frozen``)."""
     features = np.array(sorted(counts), dtype=np.intp)
     weights = np.array([counts[f] for f in features.tolist()], dtype=np.float64)
     np.log(weights, weights)
     weights += 1.0
-    weights *= vectorizer.idf_[features]
+    weights *= space.idf[features]
     norm = 0.0
     for weight in weights.tolist():
         norm += weight * weight
     if norm:
         weights /= math.sqrt(norm)
+    if frozen:
+        features.flags.writeable = weights.flags.writeable = False
     return features, weights
 
 
@@ -429,19 +489,18 @@ def _blend(words: np.ndarray, chars: np.ndarray) -> np.ndarray:
     return (1.0 - CHAR_WEIGHT) * words + CHAR_WEIGHT * chars
 
 
-def _checked_vocabulary(vocabulary: object, name: str) -> dict[str, int]:
-    if not isinstance(vocabulary, dict) or not vocabulary:
+def _checked_terms(terms: object, name: str) -> dict[str, int]:
+    if not isinstance(terms, list) or not terms:
         raise IndexFormatError(f"{name} vocabulary is missing")
-    columns = sorted(vocabulary.values()) if all(
-        isinstance(v, int) and not isinstance(v, bool) for v in vocabulary.values()) else None
-    if columns != list(range(len(vocabulary))):
-        raise IndexFormatError(f"{name} vocabulary does not number its columns 0..n-1")
-    return {str(term): int(column) for term, column in vocabulary.items()}
+    vocabulary = _numbered([str(t) for t in terms])
+    if len(vocabulary) != len(terms):
+        raise IndexFormatError(f"{name} vocabulary repeats a term")
+    return vocabulary
 
 
-def _checked_csr(arrays: Mapping[str, np.ndarray], name: str, rows: int,
-                 columns: int) -> sp.csr_matrix:
-    """A CSR matrix from saved parts, refused unless every part is consistent."""
+def _checked_csc(arrays: Mapping[str, np.ndarray], name: str, rows: int,
+                 columns: int) -> sp.csc_matrix:
+    """A CSC matrix from saved parts, refused unless every part is consistent."""
     try:
         data = np.asarray(arrays[f"{name}_data"])
         indices = np.asarray(arrays[f"{name}_indices"])
@@ -454,15 +513,15 @@ def _checked_csr(arrays: Mapping[str, np.ndarray], name: str, rows: int,
     if data.dtype.kind != "f" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
         raise IndexFormatError(f"{name} matrix has the wrong array types")
     nnz = len(data)
-    if (data.ndim != 1 or indices.shape != (nnz,) or indptr.shape != (rows + 1,)
+    if (data.ndim != 1 or indices.shape != (nnz,) or indptr.shape != (columns + 1,)
             or indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0)):
-        raise IndexFormatError(f"{name} matrix has an inconsistent row structure")
-    if nnz and (indices.min() < 0 or indices.max() >= columns):
-        raise IndexFormatError(f"{name} matrix has a column index out of range")
+        raise IndexFormatError(f"{name} matrix has an inconsistent column structure")
+    if nnz and (indices.min() < 0 or indices.max() >= rows):
+        raise IndexFormatError(f"{name} matrix has a row index out of range")
     if not np.all(np.isfinite(data)):
         raise IndexFormatError(f"{name} matrix holds a value that is not finite")
-    return sp.csr_matrix((data.astype(np.float64, copy=False), indices, indptr), shape=shape)
-
-
-def _plain_vocabulary(vectorizer: TfidfVectorizer) -> dict[str, int]:
-    return {term: int(i) for term, i in vectorizer.vocabulary_.items()}
+    matrix = sp.csc_matrix((rows, columns), dtype=data.dtype)
+    # Set the parts directly: the constructor would copy (and so read) memory-mapped arrays.
+    matrix.data, matrix.indices, matrix.indptr = data, indices, indptr
+    matrix.has_sorted_indices = True
+    return matrix

@@ -6,28 +6,31 @@ a passage's score is :func:`~qabot.retrieval.fusion.blend` of the two, times a p
 is 1 except for bibliography entries (``CITATION_WEIGHT``). Adding a signal means one
 module beside ``lexical.py`` and ``semantic.py`` and one line in :meth:`Ranker.scores`.
 
-A ranker is saved as three files written atomically (a temporary file renamed into
-place), ``manifest.json`` last: ``index.npz`` (arrays only, read with
-``allow_pickle=False``), ``index.json`` (vocabularies, passages, the qabot version, the
-corpus hash and the encoder's name, artifact hash and dimensions) and ``manifest.json``
-(the sha256 of the other two). :meth:`Ranker.load` refuses, with
-:class:`~qabot.errors.IndexFormatError`, an index whose files do not match the manifest
-(a half-written or altered index), whose stamps differ from what is expected (another
-qabot, corpus or encoder), or whose arrays are inconsistent (shapes, index ranges,
-non-finite values).
+A ranker is saved as a folder of files, each written atomically (a temporary file renamed
+into place), ``manifest.json`` last: one ``.npy`` file per array (plain numeric arrays,
+never pickles), read back as read-only memory maps, so loading costs what is checked, not
+a copy; ``*.terms`` lists (one term a line, UTF-8: the word and character vocabularies in
+column order, the corpus's stems and surface words); ``index.json`` (the passages, the
+qabot version, the corpus hash and the encoder's name, artifact hash and dimensions); and
+``manifest.json`` (the format number and the sha256 of every other file).
+:meth:`Ranker.load` reads each file once through one open handle: it hashes it, then maps
+the same handle, so a file swapped in between cannot be mapped unchecked. It refuses, with
+:class:`~qabot.errors.IndexFormatError`, an index of another format (saying to rebuild it),
+whose files do not match the manifest (a half-written or altered index), whose stamps
+differ from what is expected (another qabot, corpus or encoder), or whose arrays are
+inconsistent (shapes, index ranges, non-finite values).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +46,18 @@ __all__ = [
     "CITATION_WEIGHT", "INDEX_FORMAT", "Hit", "Progress", "Ranker", "Scores", "passage_prior",
 ]
 
-INDEX_FORMAT = 3
+#: Format 4: one ``.npy`` file per array, memory-mapped; CSC matrices; term lists as text.
+INDEX_FORMAT = 4
 #: Passages embedded per encoder call while building (one progress step each).
 EMBED_BATCH = 512
 #: ``progress(stage, done, total)``: how far a build has come.
 Progress = Callable[[str, int, int], None]
-INDEX_FILES = ("index.npz", "index.json")
+TERM_LISTS = ("word_terms", "char_terms", "stems", "surface")
+#: The term lists' suffix: not one a corpus is read from (.txt would be, were the index folder
+#: inside the corpus folder), so an index never becomes part of its own corpus.
+TERMS = ".terms"
+#: Files of earlier formats, removed when a newer index is saved over them.
+OLD_FILES = ("index.npz",)
 #: Bibliography entries ("Betts, A. (2006). Title. Publisher.") name the subject in every
 #: line yet rarely answer a question about it, so their scores are scaled by this.
 CITATION_WEIGHT = 0.7
@@ -202,25 +211,30 @@ class Ranker:
         arrays = self.lexical.arrays()
         if self.embeddings is not None:
             arrays["embeddings"] = self.embeddings
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
         meta = {
             "format": INDEX_FORMAT,
             "version": version,
             "corpus_hash": corpus_hash,
             "encoder": asdict(self.encoder.info) if self.encoder is not None else None,
-            **self.lexical.vocabularies(),
-            "passages": [asdict(p) for p in self.passages],
+            "arrays": sorted(arrays),
+            "passages": _columns(self.passages),
         }
-        contents = {"index.npz": buffer.getvalue(),
-                    "index.json": json.dumps(meta, ensure_ascii=False).encode("utf-8")}
-        manifest = {"format": INDEX_FORMAT,
-                    "sha256": {name: _sha256(data) for name, data in contents.items()}}
+        digests = {}
+        for name, array in arrays.items():
+            digests[f"{name}.npy"] = _write_atomically(
+                directory / f"{name}.npy", lambda handle, a=array: np.save(
+                    handle, np.ascontiguousarray(a), allow_pickle=False))
+        for name, terms in self.lexical.term_lists().items():
+            digests[f"{name}{TERMS}"] = _write_bytes(directory / f"{name}{TERMS}",
+                                                  "\n".join(terms).encode("utf-8"))
+        digests["index.json"] = _write_bytes(
+            directory / "index.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        manifest = {"format": INDEX_FORMAT, "sha256": digests}
         # The manifest goes last: until it is in place, a reader sees the old manifest,
         # which the new files do not match, and refuses them.
-        for name, data in [*contents.items(),
-                           ("manifest.json", json.dumps(manifest).encode("utf-8"))]:
-            _write_atomically(directory / name, data)
+        _write_bytes(directory / "manifest.json", json.dumps(manifest).encode("utf-8"))
+        for name in OLD_FILES:
+            (directory / name).unlink(missing_ok=True)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], *, version: str, corpus_hash: str,
@@ -233,7 +247,7 @@ class Ranker:
         except IndexFormatError as exc:
             raise IndexFormatError(f"{directory}: {exc}") from None
         except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
-                zipfile.BadZipFile) as exc:
+                UnicodeDecodeError) as exc:
             raise IndexFormatError(f"{directory}: unreadable index ({exc})") from None
 
     @classmethod
@@ -241,14 +255,15 @@ class Ranker:
               encoder: Encoder | None) -> Ranker:
         manifest = json.loads((directory / "manifest.json").read_bytes())
         if not isinstance(manifest, dict) or manifest.get("format") != INDEX_FORMAT:
-            raise IndexFormatError("index written by another qabot version")
-        contents = {name: (directory / name).read_bytes() for name in INDEX_FILES}
-        expected = manifest.get("sha256") or {}
-        for name, data in contents.items():
-            if expected.get(name) != _sha256(data):
-                raise IndexFormatError(f"{name} does not match the manifest (damaged, "
-                                       "altered or being written)")
-        meta = json.loads(contents["index.json"])
+            raise IndexFormatError(
+                f"index of another format ({_format_label(manifest)}, this qabot reads "
+                f"format {INDEX_FORMAT}): rebuild it (qabot index, or delete the folder)")
+        expected = manifest.get("sha256")
+        if not isinstance(expected, dict):
+            raise IndexFormatError("manifest lists no files")
+        meta = json.loads(_verified(directory, "index.json", expected))
+        if not isinstance(meta, dict):
+            raise IndexFormatError("index.json is not an object")
         if meta.get("format") != INDEX_FORMAT or meta.get("version") != version:
             raise IndexFormatError("index written by another qabot version")
         if meta.get("corpus_hash") != corpus_hash:
@@ -259,22 +274,90 @@ class Ranker:
                 f"index was built with another encoder ({_encoder_label(meta.get('encoder'))}, "
                 f"expected {_encoder_label(wanted)})"
             )
-        passages = tuple(
-            Passage(**{**p, "parents": tuple(p.get("parents", ()))}) for p in meta["passages"]
-        )
+        passages = _passages(meta.get("passages"))
         if not passages:
             raise IndexFormatError("index holds no passages")
-        with np.load(io.BytesIO(contents["index.npz"]), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        lexical = LexicalIndex.from_saved(passages, arrays, meta)
+        names = meta.get("arrays")
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.isidentifier()
+                                                  for n in names):
+            raise IndexFormatError("index.json lists no arrays")
+        # Hashing is most of a load and hashlib releases the GIL: one file per core at once.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            mapped = pool.map(lambda name: _mapped(directory, f"{name}.npy", expected), names)
+            texts = pool.map(lambda name: _verified(directory, f"{name}{TERMS}", expected),
+                             TERM_LISTS)
+            arrays = dict(zip(names, mapped, strict=True))
+            terms = {name: text.decode("utf-8").split("\n")
+                     for name, text in zip(TERM_LISTS, texts, strict=True)}
+        lexical = LexicalIndex.from_saved(passages, arrays, terms)
         embeddings = None
         if encoder is not None:
-            embeddings = np.asarray(arrays.get("embeddings"))
-            if (embeddings.shape != (len(passages), encoder.info.dimensions)
+            embeddings = arrays.get("embeddings")
+            if (embeddings is None
+                    or embeddings.shape != (len(passages), encoder.info.dimensions)
                     or embeddings.dtype != np.float32 or not np.all(np.isfinite(embeddings))):
                 raise IndexFormatError("passage embeddings do not match the passages and "
                                        "encoder")
         return cls(lexical, encoder, embeddings)
+
+
+_FIELDS = tuple(field.name for field in fields(Passage))
+
+
+def _columns(passages: tuple[Passage, ...]) -> dict[str, list[Any]]:
+    """The passages field by field (one JSON list per field: quicker to read than one
+    object per passage)."""
+    return {name: [getattr(p, name) for p in passages] for name in _FIELDS}
+
+
+def _passages(columns: object) -> tuple[Passage, ...]:
+    """The passages back from :func:`_columns`, refused unless every field has one value
+    per passage."""
+    if not isinstance(columns, dict) or sorted(columns) != sorted(_FIELDS):
+        raise IndexFormatError("index.json does not list the passages' fields")
+    values = [columns[name] for name in _FIELDS]
+    if not all(isinstance(v, list) and len(v) == len(values[0]) for v in values):
+        raise IndexFormatError("index.json's passage fields differ in length")
+    values[_FIELDS.index("parents")] = map(tuple, values[_FIELDS.index("parents")])
+    return tuple(map(Passage, *values))
+
+
+def _format_label(manifest: object) -> str:
+    number = manifest.get("format") if isinstance(manifest, dict) else None
+    return f"format {number}" if isinstance(number, int) else "no format number"
+
+
+def _verified(directory: Path, name: str, expected: dict[str, Any]) -> bytes:
+    """The bytes of ``name``, refused unless their sha256 is the manifest's."""
+    data = (directory / name).read_bytes()
+    if expected.get(name) != _sha256(data):
+        raise IndexFormatError(f"{name} does not match the manifest (damaged, altered or "
+                               "being written)")
+    return data
+
+
+def _mapped(directory: Path, name: str, expected: dict[str, Any]) -> np.ndarray:
+    """A saved array as a read-only memory map, refused unless the file's sha256 is the
+    manifest's. The file is hashed and mapped through one open handle, so what is mapped
+    is what was hashed even if the file is replaced meanwhile."""
+    with open(directory / name, "rb") as handle:
+        if expected.get(name) != hashlib.file_digest(handle, "sha256").hexdigest():
+            raise IndexFormatError(f"{name} does not match the manifest (damaged, altered "
+                                   "or being written)")
+        handle.seek(0)
+        major, minor = np.lib.format.read_magic(handle)
+        if (major, minor) == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif (major, minor) == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise IndexFormatError(f"{name} is not a .npy file this qabot reads")
+        if dtype.hasobject or fortran:
+            raise IndexFormatError(f"{name} holds objects or a Fortran-order array")
+        if int(np.prod(shape)) == 0:
+            return np.zeros(shape, dtype=dtype)
+        array = np.memmap(handle, dtype=dtype, mode="r", shape=shape, offset=handle.tell())
+        return array.view(np.ndarray)
 
 
 def _encoder_label(info: Any) -> str:
@@ -287,16 +370,24 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` beside ``path``, flush it to disk, then rename it into place."""
+def _write_bytes(path: Path, data: bytes) -> str:
+    return _write_atomically(path, lambda handle: handle.write(data))
+
+
+def _write_atomically(path: Path, write: Callable[[Any], object]) -> str:
+    """Write beside ``path`` with ``write(handle)``, flush it to disk, then rename it into
+    place; the sha256 of what was written."""
     handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
                                          suffix=".tmp", delete=False)
     try:
         with handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+            handle.seek(0)
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+    return digest

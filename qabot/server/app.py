@@ -5,6 +5,7 @@ routes of :data:`qabot.server.routes.ENDPOINTS` and the JSON error handling of
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ __all__ = ["MAX_BODY_BYTES", "JSONProvider", "create_app", "default_web_dir"]
 
 #: The largest request body accepted; a question is at most 1000 characters, so 64 KiB is ample.
 MAX_BODY_BYTES = 64 * 1024
+#: Answers each process keeps, by (question, top_k): a repeated question costs no search.
+ANSWER_CACHE = 256
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -78,6 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, bot: QABot | None = N
         bot = QABot.from_documents(documents)
         skipped = documents.skipped
     app.extensions["qabot"] = bot
+    # The index is read-only, so an answer depends only on (question, top_k): each process
+    # keeps its last ANSWER_CACHE answers (Answer is frozen, safe to share between threads).
+    app.extensions["qabot.ask"] = lru_cache(maxsize=ANSWER_CACHE)(bot.ask)
     app.extensions["qabot.skipped"] = skipped
     app.extensions["qabot.web_dir"] = Path(app.config["WEB_DIR"] or default_web_dir())
     _setup_feedback(app, bot, feedback_path)

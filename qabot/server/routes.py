@@ -77,7 +77,7 @@ def _bot() -> QABot:
 
 def _chat(body: ChatRequest) -> Response:
     """``POST /api/chat``: the answer, exactly ``Answer.to_dict()``."""
-    return jsonify(_bot().ask(body.question, body.top_k).to_dict())
+    return jsonify(current_app.extensions["qabot.ask"](body.question, body.top_k).to_dict())
 
 
 def _health() -> Response:

@@ -1,0 +1,108 @@
+"""Fitting the TF-IDF spaces (qabot.retrieval.tfidf): the very vocabularies, idf and, up to
+rounding, matrices scikit-learn's TfidfVectorizer gives, on tiny corpora and every gold
+corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from qabot.documents import load_corpus
+from qabot.passages import Passage, split_documents
+from qabot.retrieval.lexical import (
+    MAX_WORD_DF,
+    MIN_PASSAGES_FOR_MAX_DF,
+    LexicalIndex,
+    analyze_words,
+    indexed_text,
+    normalize,
+    section_numbers,
+    section_texts,
+)
+from qabot.retrieval.tfidf import char_ngrams
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = [REPO / "corpus", *sorted(p for p in (REPO / "benchmarks" / "corpora").iterdir()
+                                    if p.is_dir())]
+
+
+def _terms(vocabulary) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(vocabulary, key=vocabulary.__getitem__)
+
+
+def _assert_like_scikit_learn(passages: tuple[Passage, ...]) -> LexicalIndex:
+    lexical = LexicalIndex.build(passages)
+    texts = [indexed_text(p) for p in passages]
+    prune = len(texts) >= MIN_PASSAGES_FOR_MAX_DF
+    word = TfidfVectorizer(analyzer=analyze_words, sublinear_tf=True,
+                           max_df=MAX_WORD_DF if prune else 1.0)
+    try:
+        words = word.fit_transform(texts)
+    except ValueError:  # no word feature at all, or none left after pruning
+        word = TfidfVectorizer(analyzer=analyze_words, sublinear_tf=True,
+                               vocabulary={"\x00": 0})
+        words = word.fit_transform(texts)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), preprocessor=normalize,
+                           sublinear_tf=True)
+    chars = char.fit_transform(texts)
+    sections = section_texts(passages, section_numbers(passages))
+    assert _terms(lexical._word.vocabulary) == _terms(word.vocabulary_)
+    assert _terms(lexical._char.vocabulary) == _terms(char.vocabulary_)
+    assert lexical._word.idf.tolist() == word.idf_.tolist()
+    assert lexical._char.idf.tolist() == char.idf_.tolist()
+    expected = {"word": words, "char": chars, "section_word": word.transform(sections),
+                "section_char": char.transform(sections)}
+    for name, reference in expected.items():
+        got = lexical._matrices[name]
+        assert isinstance(got, sp.csc_matrix)
+        assert got.shape == reference.shape and got.nnz == reference.nnz, name
+        difference = abs(got - sp.csc_matrix(reference))
+        assert difference.nnz == 0 or difference.max() <= 1e-15, name
+    return lexical
+
+
+@pytest.mark.parametrize("folder", CORPORA, ids=lambda p: p.name)
+def test_every_gold_corpus_fits_as_scikit_learn_fits_it(folder: Path) -> None:
+    passages = tuple(split_documents(load_corpus(folder)))
+    _assert_like_scikit_learn(passages)
+
+
+def _p(text: str, section: str = "Notes", parents: tuple[str, ...] = ()) -> Passage:
+    return Passage(text, section, "doc.txt", 0, len(text), parents)
+
+
+@pytest.mark.parametrize("passages", [
+    pytest.param((_p("The the of and.", "And"), _p("It is what it is.", "The")),
+                 id="only-stop-words"),
+    pytest.param(tuple(_p(f"Common word and rare{i} word{i % 3}.") for i in range(25)),
+                 id="max-df-prunes-from-20-passages"),
+    pytest.param(tuple(_p("common", "The") for _ in range(25)), id="every-word-pruned"),
+    pytest.param((_p("Tide tables sold here.", "Shop", ("Port", "Town")),
+                  _p("Tide tables sold here.", "Harbour", ("Port",)),
+                  _p("Pilots wait at the buoy.", "Harbour", ("Port",)),
+                  _p("Tide tables sold here.", "Shop", ("Port", "Town"))),
+                 id="repeated-fields-and-a-section-seen-twice"),
+    pytest.param((_p("Ça coûte 5 € — l’Œuvre\u00a0straße  IX\tfin.\nA b c"),
+                  _p("it's the guild's hall, isn't it?")), id="unicode-and-apostrophes"),
+])
+def test_small_corpora_fit_as_scikit_learn_fits_them(passages: tuple[Passage, ...]) -> None:
+    _assert_like_scikit_learn(passages)
+
+
+@pytest.mark.parametrize("text", [
+    "", "a", "ab", "abc", "abcd", "a  b\tc\n\nlonger words here", " \u00a0x\u2003yz ",
+])
+def test_char_ngrams_are_scikit_learns_char_wb(text: str) -> None:
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()
+    assert char_ngrams(text) == analyzer(text)
+
+
+def test_a_corpus_of_stop_words_gets_the_placeholder_word_space() -> None:
+    lexical = LexicalIndex.build((_p("The the of and.", "And"), _p("It is what it is.", "The")))
+    assert _terms(lexical._word.vocabulary) == ["\x00"]
+    scores = lexical.scores("what is it")
+    assert np.all(np.isfinite(scores)) and scores.max() > 0  # the characters still match
