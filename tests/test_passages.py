@@ -14,6 +14,7 @@ import pytest
 
 from qabot.documents import Document, load_corpus, load_document
 from qabot.passages import (
+    LIST_MARKER_CHARS,
     MAX_LIST_CHARS,
     MAX_PASSAGE_CHARS,
     Passage,
@@ -45,7 +46,7 @@ def check_invariants(doc: Document, passages: list[Passage]) -> None:
         if p.context:
             # A list item's context is its list: whole lines, this item's among them.
             assert p.text in p.context.split("\n"), p
-            assert len(p.context) <= max(MAX_LIST_CHARS, len(p.text)), p
+            assert len(p.context) <= max(MAX_LIST_CHARS, len(p.text)) + 2 * LIST_MARKER_CHARS, p
             assert p.shown == p.context
         else:
             assert p.shown == p.text
@@ -859,8 +860,40 @@ def test_a_long_list_is_shown_in_runs_that_fit(make_doc) -> None:
     assert texts(passages) == items
     contexts = list(dict.fromkeys(p.context for p in passages))
     assert len(contexts) > 1
-    assert all(len(c) <= MAX_LIST_CHARS for c in contexts)
-    assert "\n".join(contexts).split("\n") == items  # every item in exactly one run
+    assert all(len(c) <= MAX_LIST_CHARS + 2 * LIST_MARKER_CHARS for c in contexts)
+    shown_items = [[line for line in c.split("\n") if not line.startswith("… ")]
+                   for c in contexts]
+    assert all(len("\n".join(run)) <= MAX_LIST_CHARS for run in shown_items)
+    assert sum(shown_items, []) == items  # every item in exactly one run
+    # Each run says how many items of the list it leaves out, before and after.
+    done = 0
+    for c, run in zip(contexts, shown_items, strict=True):
+        lines = c.split("\n")
+        left = len(items) - done - len(run)
+        assert lines[0] == (f"… {done} earlier item{'s' * (done != 1)}" if done else run[0])
+        assert lines[-1] == (f"… and {left} more" if left else run[-1])
+        done += len(run)
+
+
+@pytest.mark.parametrize(
+    ("source", "contexts"),
+    [
+        # An introduction that fits stays the first line, not counted as an item.
+        ("# Guide\n\n## Steps\n\nDo this:\n\n"
+         + "\n".join(f"- {'x' * 150} {i}." for i in range(4)) + "\n", None),
+        # A list that fits whole says nothing more.
+        ("# Guide\n\n## Steps\n\n- One.\n- Two.\n- Three.\n", ["One.\nTwo.\nThree."]),
+    ],
+)
+def test_a_cut_list_counts_what_each_run_leaves_out(make_doc, source: str,
+                                                    contexts: list[str] | None) -> None:
+    passages = split(make_doc(source, "doc.md"))
+    runs = list(dict.fromkeys(p.context for p in passages if p.context))
+    if contexts is not None:
+        assert runs == contexts
+        return
+    assert runs[0].startswith("Do this:\n") and runs[0].endswith("… and 2 more")
+    assert runs[-1].startswith("… 2 earlier items\n")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from qabot import QABot, QuestionError
 from qabot.documents import Document
-from qabot.passages import MAX_LIST_CHARS, MAX_PASSAGE_CHARS, MAX_SECTION_CHARS, split_document
+from qabot.passages import LIST_MARKER_CHARS, MAX_LIST_CHARS, MAX_PASSAGE_CHARS, MAX_SECTION_CHARS, split_document
 
 WORDS = st.sampled_from(
     "the harbour board opened a ferry terminal in 1990 . , : ; ? ! ( ) - + > • 1. (ii) "
@@ -45,7 +45,7 @@ def test_any_document_splits_into_valid_passages(text: str, fmt: tuple[str, str]
         previous_start = p.start
         # A list item is shown with its list: whole lines, the item's own among them.
         assert p.text in p.shown.split("\n")
-        assert len(p.shown) <= max(MAX_LIST_CHARS, len(p.text))
+        assert len(p.shown) <= max(MAX_LIST_CHARS, len(p.text)) + 2 * LIST_MARKER_CHARS
         # Every passage is bounded, a sentence longer than the bound included.
         assert len(p.text) <= MAX_PASSAGE_CHARS and len(p.section) <= MAX_SECTION_CHARS
 
@@ -69,7 +69,7 @@ def test_any_text_splits_into_bounded_passages_inside_the_document(
         assert 0 <= p.start < p.end <= len(text)
         assert p.text.strip() and p.section.strip()
         assert len(p.text) <= MAX_PASSAGE_CHARS and len(p.section) <= MAX_SECTION_CHARS
-        assert len(p.shown) <= max(MAX_LIST_CHARS, MAX_PASSAGE_CHARS)
+        assert len(p.shown) <= max(MAX_LIST_CHARS, MAX_PASSAGE_CHARS) + 2 * LIST_MARKER_CHARS
 
 
 QUESTION = st.text(min_size=1, max_size=200)

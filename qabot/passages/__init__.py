@@ -19,6 +19,7 @@ A new format is a new reader module and one entry in ``assemble.READERS``
 from __future__ import annotations
 
 from .assemble import (
+    LIST_MARKER_CHARS,
     MAX_LIST_CHARS,
     MAX_PASSAGE_CHARS,
     MAX_SECTION_CHARS,
@@ -30,6 +31,7 @@ from .sentences import is_noise, split_answer_sentences, split_sentences
 from .units import table_row_text
 
 __all__ = [
+    "LIST_MARKER_CHARS",
     "MAX_LIST_CHARS",
     "MAX_PASSAGE_CHARS",
     "MAX_SECTION_CHARS",

@@ -49,6 +49,7 @@ from .text import OUTLINE, read_text
 from .units import Unit
 
 __all__ = [
+    "LIST_MARKER_CHARS",
     "MAX_LIST_CHARS",
     "MAX_PASSAGE_CHARS",
     "MAX_SECTION_CHARS",
@@ -62,6 +63,9 @@ __all__ = [
 MAX_PASSAGE_CHARS = 700
 #: A list item is shown with its neighbours, one a line, up to this many characters.
 MAX_LIST_CHARS = 400
+#: A cut list's run is shown with at most two more lines, "… N earlier items" and "… and N
+#: more", of at most this many characters each with its line break.
+LIST_MARKER_CHARS = 32
 #: A heading from markup (or a title) longer than this is cut, so every reply is bounded.
 MAX_SECTION_CHARS = 200
 #: A plain-text paragraph shorter than this is joined to its neighbour in its section.
@@ -267,30 +271,52 @@ def _with_list_context(passages: list[tuple[Passage, bool]]) -> list[Passage]:
 
     Consecutive items of one section form a list, headed by the passage just above when
     that one introduces it (ends with ":"); a list longer than ``MAX_LIST_CHARS`` is cut into
-    runs that fit. A lone item, or any other passage, keeps its own text.
+    runs that fit, and each run of a cut list says what it leaves out, in a first line
+    "… N earlier items" and a last line "… and N more", so a reader knows rows are missing
+    (the reader view shows them all). A lone item, or any other passage, keeps its own text.
     """
     runs: list[list[Passage]] = []
     is_list: list[bool] = []  # whether each run is a list (items, maybe with an intro)
+    continues: list[bool] = []  # whether each run carries on the list of the run before
     for passage, is_item in passages:
         last = runs[-1][-1] if runs else None
-        if (
+        joins = (
             is_item
             and last is not None
             and (is_list[-1] or last.text.endswith(":"))
             and (last.document, last.section, last.parents)
             == (passage.document, passage.section, passage.parents)
-            and sum(len(p.text) + 1 for p in runs[-1]) + len(passage.text) <= MAX_LIST_CHARS
-        ):
+        )
+        if joins and sum(len(p.text) + 1 for p in runs[-1]) + len(passage.text) <= MAX_LIST_CHARS:
             runs[-1].append(passage)
             is_list[-1] = True
         else:
             runs.append([passage])
             is_list.append(is_item)
+            continues.append(bool(joins))
     out: list[Passage] = []
-    for run in runs:
-        context = "\n".join(p.text for p in run) if len(run) > 1 else ""
+    for i, run in enumerate(runs):
+        lines = [p.text for p in run]
+        if continues[i] or (i + 1 < len(runs) and continues[i + 1]):
+            before = _items_around(runs, continues, i, step=-1)
+            after = _items_around(runs, continues, i, step=1)
+            lines = ([f"… {before} earlier item{'s' * (before != 1)}"] if before else []) + lines
+            lines += [f"… and {after} more"] if after else []
+        context = "\n".join(lines) if len(lines) > 1 else ""
         out.extend(replace(p, context=context) for p in run)
     return out
+
+
+def _items_around(runs: list[list[Passage]], continues: list[bool], i: int, *, step: int) -> int:
+    """How many items of run ``i``'s list lie in the runs before it (``step`` -1, its
+    introduction not counted) or after it (``step`` 1)."""
+    count = 0
+    j = i
+    while (continues[j] if step < 0 else j + 1 < len(runs) and continues[j + 1]):
+        j += step
+        intro = step < 0 and not continues[j] and runs[j][0].text.endswith(":")
+        count += len(runs[j]) - intro
+    return count
 
 
 def _sentence_groups(
