@@ -1402,3 +1402,47 @@ def test_screenshot_of_the_vote_controls(voting: tuple[Page, Path]) -> None:
     _shot(page, "feedback")
     page.emulate_media(color_scheme="dark", reduced_motion="reduce")
     _shot(page, "feedback-dark")
+
+
+# ---------------------------------------------------------------------------- cut lists
+
+CROPS = ("barley", "wheat", "rye", "oats", "millet", "sorghum", "maize", "rice", "quinoa",
+         "lentils", "chickpeas", "soybeans", "peanuts", "cotton", "flax", "saffron", "hops",
+         "tea", "coffee", "cocoa", "vanilla", "pepper", "ginger", "olives", "grapes", "figs",
+         "dates", "almonds", "walnuts", "hazelnuts")
+
+
+@pytest.fixture
+def long_list_url(tmp_path: Path) -> Iterator[str]:
+    """A document whose one section is a list far longer than an answer shows."""
+    items = "\n".join(f"- The valley of {name.title()}dale grows {crop} on its terraces."
+                      for name, crop in zip(("ash", "birch", "cedar", "dogwood", "elm", "fir",
+                                             "gum", "hazel", "ivy", "juniper", "kauri",
+                                             "larch", "maple", "nutmeg", "oak", "pine",
+                                             "quince", "rowan", "spruce", "teak", "umbrella",
+                                             "vine", "willow", "yew", "zelkova", "alder",
+                                             "beech", "cherry", "damson", "ebony"),
+                                            CROPS, strict=True))
+    (tmp_path / "valleys.md").write_text(
+        f"# Valleys\n\n## What each valley grows\n\n{items}\n", encoding="utf-8")
+    yield from _serve(tmp_path)
+
+
+def test_a_cut_list_says_how_many_items_it_leaves_out(page: Page, long_list_url: str) -> None:
+    """Issue 11: an answer from a long list shows how many items are not shown, before and
+    after, as text; the reader view has them all."""
+    page.goto(long_list_url + "/")
+    _ask(page, "Which valley grows saffron?")
+    answer = page.locator("#log .bubble-answer")
+    expect(answer).to_have_count(1)
+    expect(answer.locator("mark")).to_contain_text("saffron")
+    lines = [line.strip() for line in (answer.locator(".answer").inner_text()).split("\n")
+             if line.strip()]
+    earlier = re.fullmatch(r"… (\d+) earlier items?", lines[0])
+    later = re.fullmatch(r"… and (\d+) more", lines[-1])
+    assert earlier and later, lines
+    shown = [line for line in lines[1:-1] if "grows" in line]
+    assert int(earlier.group(1)) + len(shown) + int(later.group(1)) == len(CROPS)
+    page.locator("#log .bubble-answer .answer-meta").get_by_role(
+        "button", name=re.compile("^Show the answer in its document")).click()
+    expect(_reader(page).locator(".reader-passage")).to_have_count(len(CROPS))
