@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from qabot import QABot, QuestionError
 from qabot.documents import Document
-from qabot.passages import LIST_MARKER_CHARS, MAX_LIST_CHARS, MAX_PASSAGE_CHARS, MAX_SECTION_CHARS, split_document
+from qabot.passages import (
+    LIST_MARKER_CHARS,
+    MAX_LIST_CHARS,
+    MAX_PASSAGE_CHARS,
+    MAX_SECTION_CHARS,
+    split_document,
+)
 
 WORDS = st.sampled_from(
     "the harbour board opened a ferry terminal in 1990 . , : ; ? ! ( ) - + > • 1. (ii) "
