@@ -166,7 +166,8 @@ def ask_all(items: Sequence[GoldItem], asker: Asker) -> list[Mapping[str, Any]]:
     replies = []
     for item in items:
         try:
-            replies.append(asker(item.question))
+            replies.append(asker(item.question, item.context) if item.context
+                           else asker(item.question))
         except QABotError as exc:
             raise type(exc)(f"{item.id} (line {item.line}): {exc}") from exc
     return replies
