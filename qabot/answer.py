@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "DEFAULT_THRESHOLDS",
     "DEFAULT_TOP_K",
+    "MAX_CONTEXT",
     "MAX_QUESTION_LENGTH",
     "MAX_TOP_K",
     "Alternative",

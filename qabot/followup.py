@@ -98,7 +98,8 @@ def _key(word: str) -> str:
 def _content(word: str) -> bool:
     """Whether ``word`` can name a topic: not a stop, referring or filler word, except
     that an acronym in capitals always can ("the WHO", though "who" is a stop word)."""
-    if len(word) >= 2 and word.isupper():
+    bare = re.sub(r"['’]s$", "", word)
+    if len(bare) >= 2 and bare.isupper():
         return True
     key = _key(word)
     return key not in STOP_WORDS and key not in REFERRING and key not in _FILLER

@@ -45,6 +45,8 @@ from qabot.evaluate import (
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 GOLD = CORPUS / "iom.questions.jsonl"
+FOLLOWUPS = CORPUS / "iom.followups.jsonl"
+SHIPPED_KINDS = tuple(kind for kind in KINDS if kind != "followup")
 
 
 # --------------------------------------------------------------------------- the rule
@@ -295,6 +297,66 @@ def test_load_gold_names_the_bad_line(tmp_path: Path, bad: str, message: str) ->
     assert f"{path}:4: " in str(info.value) and message in str(info.value)
 
 
+FOLLOWUP = json.dumps({"id": "f001", "context": ["Where is the IOM?"],
+                       "question": "When was it founded?", "answers": ["1951"],
+                       "section": "S", "kind": "followup", "unanswerable": False,
+                       "standalone": "When was the IOM founded?"})
+
+
+def followup(**changes: Any) -> str:
+    obj = json.loads(FOLLOWUP)
+    obj.update(changes)
+    return json.dumps({k: v for k, v in obj.items() if v is not ...})
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (followup(context=...), "a followup item needs context"),
+        (followup(context=[]), "a followup item needs context"),
+        (followup(context="Where is the IOM?"), "a followup item needs context"),
+        (followup(context=[" "]), "a followup item needs context"),
+        (followup(context=["Where?"] * 6), "a followup item needs context, a list of 1 to 5"),
+        (followup(standalone=""), "standalone must be a non-empty string"),
+        (followup(unanswerable=True), "an unanswerable item needs answers [] and section null"),
+        (variant(context=["Where?"]), "unknown key(s) context (context and standalone are for"),
+    ],
+)
+def test_load_gold_checks_followup_items(tmp_path: Path, bad: str, message: str) -> None:
+    with pytest.raises(GoldSetError) as info:
+        load_gold(write(tmp_path, GOOD, bad))
+    assert f":2: {message}" in str(info.value)
+
+
+def test_followup_items_load_and_are_asked_with_their_context(tmp_path: Path) -> None:
+    unanswerable = followup(id="f002", answers=[], section=None, unanswerable=True,
+                            standalone=...)
+    items = load_gold(write(tmp_path, GOOD, FOLLOWUP, unanswerable))
+    assert [(i.kind, i.unanswerable, i.context, i.standalone) for i in items] == [
+        ("direct", False, (), None),
+        ("followup", False, ("Where is the IOM?",), "When was the IOM founded?"),
+        ("followup", True, ("Where is the IOM?",), None)]
+    calls = []
+
+    def ask(question: str, *context: Any) -> Mapping[str, Any]:
+        calls.append((question, *context))
+        return {"found": True, "answer": "In 1951.", "section": "S", "alternatives": [],
+                "score": 0.5, "resolved_question": "When was IOM founded?"}
+
+    report = evaluate(items, ask, 5)
+    # only a follow-up gets a second argument, so a question -> reply asker still serves
+    assert calls == [("Where?",), ("When was it founded?", ("Where is the IOM?",)),
+                     ("When was it founded?", ("Where is the IOM?",))]
+    assert [k for k, _ in report.by_kind] == ["direct", "followup"]
+    assert [r.correct for r in report.results] == [False, True, False]
+    failures = format_failures(report)
+    assert "after:    Where is the IOM?\n  asked as: When was IOM founded?" in failures
+    listed = report.to_dict()["failures"]
+    assert "context" not in listed[0]
+    assert listed[1]["context"] == ["Where is the IOM?"]
+    assert listed[1]["resolved_question"] == "When was IOM founded?"
+
+
 def test_load_gold_good_missing_and_empty(tmp_path: Path) -> None:
     items = load_gold(write(tmp_path, GOOD, "", GOOD_U))
     assert [(i.id, i.line, i.answers, i.section) for i in items] == [
@@ -322,7 +384,7 @@ def test_shipped_gold_set_integrity() -> None:
     assert len(items) >= 80
     assert len({i.id for i in items}) == len(items)
     assert sum(i.unanswerable for i in items) >= 15
-    assert {i.kind for i in items} == set(KINDS)
+    assert {i.kind for i in items} == set(SHIPPED_KINDS)  # follow-ups have their own file
     for i in items:
         if i.unanswerable:
             assert i.answers == () and i.section is None, i.id
@@ -333,7 +395,8 @@ def test_shipped_gold_set_integrity() -> None:
                 assert normalize_answer(answer) in corpus, (i.id, answer)
     held = [i for i in items if i.held_out]
     assert len(held) == 36 and all(int(i.id[1:]) % 3 == 0 for i in held)
-    assert {i.kind for i in held} == {i.kind for i in items if not i.held_out} == set(KINDS)
+    assert {i.kind for i in held} == {i.kind for i in items if not i.held_out} == set(
+        SHIPPED_KINDS)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -342,6 +405,28 @@ def test_shipped_gold_set_integrity() -> None:
 def run(*args: str) -> Any:
     result = CliRunner().invoke(main, ["eval", *args], catch_exceptions=False)
     return result
+
+
+@pytest.fixture(scope="module")
+def followups_measured() -> dict[str, Any]:
+    """One in-process ``--json`` run of the shipped corpus's follow-up set."""
+    result = run(str(FOLLOWUPS), "--corpus", str(CORPUS), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_cli_reads_a_followup_set_and_asks_with_context(
+        followups_measured: dict[str, Any]) -> None:
+    items = load_gold(FOLLOWUPS)
+    assert followups_measured["n"] == len(items) == 20
+    assert set(followups_measured["by_kind"]) == {"followup"}
+    bot = QABot.from_path(CORPUS)
+    wrong = {f["id"] for f in followups_measured["failures"]}
+    for it in items:
+        reply = bot.ask(it.question, top_k=5, context=it.context).to_dict()
+        assert judge(it, reply, 5).correct is (it.id not in wrong), it.id
+    for failure in followups_measured["failures"]:
+        assert failure["context"] and "resolved_question" in failure
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +444,8 @@ def test_cli_table_and_failures(measured: dict[str, Any]) -> None:
     assert result.exit_code == 0, result.output
     assert "meets --min-accuracy" in result.stderr
     out = result.stdout
-    for label in ("overall", *KINDS, "tuning", "held-out", "recall@3", "MRR@3", "false-ans"):
+    for label in ("overall", *SHIPPED_KINDS, "tuning", "held-out", "recall@3", "MRR@3",
+                  "false-ans"):
         assert label in out
     assert re.search(r"^overall\s+110\s+90\s+20\s", out, flags=re.MULTILINE)
     assert re.search(r"^held-out\s+36\s", out, flags=re.MULTILINE)
@@ -374,7 +460,7 @@ def test_cli_json(measured: dict[str, Any]) -> None:
     for key in ("n", "k", "by_kind", "failures", "held_out", "tuning", *METRIC_KEYS):
         assert key in measured
     assert (measured["n"], measured["k"]) == (110, 5)
-    assert set(measured["by_kind"]) == set(KINDS)
+    assert set(measured["by_kind"]) == set(SHIPPED_KINDS)
     assert measured["held_out"]["n"] == 36 and measured["tuning"]["n"] == 74
     assert 0 <= measured["overall_accuracy"] <= 1
     assert measured["false_answer_rate"] == pytest.approx(1 - measured["rejection_accuracy"])
