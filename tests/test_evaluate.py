@@ -646,3 +646,11 @@ def test_url_server_error_is_reported(server: tuple[str, QABot]) -> None:
         http_asker(url, 0)("Where?")
     with pytest.raises(RemoteError, match=r"^t1 \(line 0\): .*HTTP 400"):
         evaluate([item("t1")], http_asker(url, 0), 5)  # the error names the item
+
+
+def test_url_sends_a_followups_context(server: tuple[str, QABot],
+                                       followups_measured: dict[str, Any]) -> None:
+    url, _ = server
+    result = run(str(FOLLOWUPS), "--url", url, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == followups_measured  # every number and every failure
