@@ -141,9 +141,9 @@ def referring_word(question: str) -> re.Match[str] | None:
 
 
 def topic_words(previous: str, question: str) -> tuple[str, ...]:
-    """The content words of ``previous`` (as typed, in order, each once) that ``question``
-    does not already have: what the follow-up is about."""
-    have = {_key(w) for w in _words(question)}
+    """The content words of ``previous`` (as typed, in order, each once) that are not
+    content words of ``question`` already: what the follow-up is about."""
+    have = {_key(w) for w in _words(question) if _content(w)}
     out: list[str] = []
     for word in _words(previous):
         key = _key(word)

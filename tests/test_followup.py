@@ -108,3 +108,8 @@ def test_blind_followup_sets(path: Path) -> None:
         mine = [i for i in items if i.held_out is part]
         assert any(i.unanswerable for i in mine) and any(not i.unanswerable for i in mine)
     assert items_not_in(items, passages) == []
+
+
+def test_a_topic_word_is_borrowed_even_when_the_followup_uses_it_as_a_stop_word() -> None:
+    # "who" asks in the follow-up; "WHO" names the topic in the earlier question
+    assert topic_words("When was the WHO founded?", "who runs it now?") == ("WHO", "founded")
