@@ -1507,3 +1507,11 @@ def test_the_answered_question_is_shown_as_text(chat: Page) -> None:
     _ask(page, "And them?")
     expect(page.locator("#log .bubble-notfound .resolved")).to_have_text(f"Answered as: {XSS}")
     page.unroute("**/api/chat")
+    # the exported conversation says it too, as text
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export").click()
+    path = info.value.path()
+    assert path is not None
+    html, text = _rendered_text(Path(path).read_text(encoding="utf-8"))
+    assert text.count(f"Answered as: {XSS}") == 2
+    assert "<img" not in html

@@ -720,6 +720,9 @@
         const d = m.data || {};
         const c = confidenceOf(d.score);
         out.push("## qabot", "", mdText(asText(d.answer), d.highlight), "");
+        if (asText(d.resolved_question)) {
+          out.push(`Answered as: ${mdInline(asText(d.resolved_question))}`, "");
+        }
         out.push(mdSource(d.section, d.document, `${c.label} confidence, ${scoreText(d.score)}`), "");
         const alternatives = (Array.isArray(d.alternatives) ? d.alternatives : []).filter(
           (a) => a && typeof a === "object" && asText(a.answer),
@@ -734,6 +737,9 @@
       } else if (m.role === "bot") {
         const d = m.data || {};
         out.push("## qabot", "", mdText(asText(d.message) || "I couldn't find an answer to that."), "");
+        if (asText(d.resolved_question)) {
+          out.push(`Answered as: ${mdInline(asText(d.resolved_question))}`, "");
+        }
         const sections = [];
         for (const a of Array.isArray(d.alternatives) ? d.alternatives : []) {
           const section = a && asText(a.section).trim();
