@@ -46,7 +46,6 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 GOLD = CORPUS / "iom.questions.jsonl"
 FOLLOWUPS = CORPUS / "iom.followups.jsonl"
-SHIPPED_KINDS = tuple(kind for kind in KINDS if kind != "followup")
 
 
 # --------------------------------------------------------------------------- the rule
@@ -384,7 +383,7 @@ def test_shipped_gold_set_integrity() -> None:
     assert len(items) >= 80
     assert len({i.id for i in items}) == len(items)
     assert sum(i.unanswerable for i in items) >= 15
-    assert {i.kind for i in items} == set(SHIPPED_KINDS)  # follow-ups have their own file
+    assert {i.kind for i in items} == set(KINDS)
     for i in items:
         if i.unanswerable:
             assert i.answers == () and i.section is None, i.id
@@ -395,8 +394,7 @@ def test_shipped_gold_set_integrity() -> None:
                 assert normalize_answer(answer) in corpus, (i.id, answer)
     held = [i for i in items if i.held_out]
     assert len(held) == 36 and all(int(i.id[1:]) % 3 == 0 for i in held)
-    assert {i.kind for i in held} == {i.kind for i in items if not i.held_out} == set(
-        SHIPPED_KINDS)
+    assert {i.kind for i in held} == {i.kind for i in items if not i.held_out} == set(KINDS)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -444,8 +442,7 @@ def test_cli_table_and_failures(measured: dict[str, Any]) -> None:
     assert result.exit_code == 0, result.output
     assert "meets --min-accuracy" in result.stderr
     out = result.stdout
-    for label in ("overall", *SHIPPED_KINDS, "tuning", "held-out", "recall@3", "MRR@3",
-                  "false-ans"):
+    for label in ("overall", *KINDS, "tuning", "held-out", "recall@3", "MRR@3", "false-ans"):
         assert label in out
     assert re.search(r"^overall\s+110\s+90\s+20\s", out, flags=re.MULTILINE)
     assert re.search(r"^held-out\s+36\s", out, flags=re.MULTILINE)
@@ -460,7 +457,7 @@ def test_cli_json(measured: dict[str, Any]) -> None:
     for key in ("n", "k", "by_kind", "failures", "held_out", "tuning", *METRIC_KEYS):
         assert key in measured
     assert (measured["n"], measured["k"]) == (110, 5)
-    assert set(measured["by_kind"]) == set(SHIPPED_KINDS)
+    assert set(measured["by_kind"]) == set(KINDS)
     assert measured["held_out"]["n"] == 36 and measured["tuning"]["n"] == 74
     assert 0 <= measured["overall_accuracy"] <= 1
     assert measured["false_answer_rate"] == pytest.approx(1 - measured["rejection_accuracy"])
