@@ -1102,3 +1102,17 @@ def test_a_self_contained_question_with_context_is_answered_as_asked(
                                           "context": ["How is IOM funded?"]}).get_json()
     assert data.pop("resolved_question") is None
     assert data == client.post("/api/chat", json={"question": HQ}).get_json()
+
+
+def test_the_answer_cache_keeps_a_followup_apart_from_the_question_alone(
+        client: FlaskClient) -> None:
+    """The per-process answer cache keys on the context too: the same question asked alone,
+    with a context and alone again gets each its own reply."""
+    question = {"question": "Who is in charge of it?"}
+    alone = client.post("/api/chat", json=question).get_json()
+    followup = client.post("/api/chat", json={**question, "context": [HQ]}).get_json()
+    other = client.post("/api/chat", json={**question, "context": ["How is IOM funded?"]})
+    assert "resolved_question" not in alone
+    assert "headquarters" in followup["resolved_question"]
+    assert "funded" in other.get_json()["resolved_question"]
+    assert client.post("/api/chat", json=question).get_json() == alone
