@@ -8,7 +8,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -16,7 +16,8 @@ import numpy as np
 
 from .documents import Document, corpus_hash, load_corpus
 from .errors import CorpusError, IndexFormatError, QuestionError
-from .limits import DEFAULT_TOP_K, MAX_QUESTION_LENGTH, MAX_TOP_K
+from .followup import resolve
+from .limits import DEFAULT_TOP_K, MAX_CONTEXT, MAX_QUESTION_LENGTH, MAX_TOP_K
 from .passages import Passage, split_answer_sentences, split_document
 from .retrieval import Hit, Ranker, load_encoder, normalize, resolve_encoder_name
 from .retrieval.ranker import Progress
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "DEFAULT_THRESHOLDS",
     "DEFAULT_TOP_K",
+    "MAX_CONTEXT",
     "MAX_QUESTION_LENGTH",
     "MAX_TOP_K",
     "Alternative",
@@ -32,6 +34,7 @@ __all__ = [
     "QABot",
     "index_version",
     "passage_ids",
+    "validate_context",
     "validate_question",
     "validate_top_k",
 ]
@@ -110,6 +113,10 @@ class Answer:
     passage of each of the nearest sections, one per section, as suggestions. ``score`` is
     the best passage's score in both cases. No passage or list is offered twice.
     ``passage_id`` (:func:`passage_ids`) names the answer's passage in its document.
+    ``resolved_question`` is the standalone question actually answered when ``question``
+    was read as a follow-up of the conversation's earlier questions (``None`` when it was
+    answered as asked); ``to_dict`` has the key only when the question came with a
+    context (``with_context``), so a reply to a question alone keeps its old shape.
     """
 
     question: str
@@ -122,9 +129,11 @@ class Answer:
     alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
     message: str | None = None
     passage_id: str | None = None
+    resolved_question: str | None = None
+    with_context: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "question": self.question,
             "found": self.found,
             "answer": self.answer,
@@ -136,6 +145,9 @@ class Answer:
             "message": self.message,
             "passage_id": self.passage_id,
         }
+        if self.with_context:
+            out["resolved_question"] = self.resolved_question
+        return out
 
 
 def validate_question(question: object) -> str:
@@ -148,6 +160,27 @@ def validate_question(question: object) -> str:
             f"question must be 1 to {MAX_QUESTION_LENGTH} characters, got {len(stripped)}"
         )
     return stripped
+
+
+def validate_context(context: object) -> tuple[str, ...]:
+    """``context`` (the conversation's earlier questions, newest last) as a tuple of
+    stripped questions, or :class:`QuestionError`: ``None`` or a list/tuple of at most
+    ``MAX_CONTEXT`` strings, each valid as a question."""
+    if context is None:
+        return ()
+    if isinstance(context, str) or not isinstance(context, Sequence):
+        raise QuestionError(f"context must be a list of at most {MAX_CONTEXT} earlier "
+                            f"questions, got {type(context).__name__}")
+    if len(context) > MAX_CONTEXT:
+        raise QuestionError(f"context must hold at most {MAX_CONTEXT} earlier questions, "
+                            f"got {len(context)}")
+    out = []
+    for number, item in enumerate(context, start=1):
+        try:
+            out.append(validate_question(item))
+        except QuestionError as exc:
+            raise QuestionError(f"context item {number}: {exc}") from None
+    return tuple(out)
 
 
 def validate_top_k(top_k: object) -> int:
@@ -288,10 +321,30 @@ class QABot:
     def passages(self) -> tuple[Passage, ...]:
         return self.index.passages
 
-    def ask(self, question: str, top_k: int = DEFAULT_TOP_K) -> Answer:
-        """Answer ``question`` with the best passage and ``top_k - 1`` alternatives."""
+    def ask(self, question: str, top_k: int = DEFAULT_TOP_K,
+            context: Sequence[str] | None = None) -> Answer:
+        """Answer ``question`` with the best passage and ``top_k - 1`` alternatives.
+
+        ``context`` holds the conversation's earlier questions, newest last (at most
+        ``MAX_CONTEXT``). A question that leans on them (:mod:`qabot.followup`: a pronoun
+        pointing back, an ellipsis, no topic of its own) is answered as the standalone
+        question built from the newest one with a topic, given in ``resolved_question``.
+        Without ``context`` the reply is exactly that of the question alone.
+        """
         question = validate_question(question)
         top_k = validate_top_k(top_k)
+        context = validate_context(context)
+        if not context:
+            return self._ask(question, top_k)
+        resolution = resolve(question, context)
+        if resolution.reason is None or small_talk_message(question) is not None:
+            return replace(self._ask(question, top_k), with_context=True)
+        answer = self._ask(resolution.standalone, top_k)
+        return replace(answer, question=question, resolved_question=resolution.standalone,
+                       with_context=True)
+
+    def _ask(self, question: str, top_k: int) -> Answer:
+        """:meth:`ask` of a question alone, already validated."""
         chat = small_talk_message(question)
         if chat is not None:
             return Answer(question, False, None, None, None, 0.0, None, (), chat)

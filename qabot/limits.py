@@ -9,6 +9,7 @@ __all__ = [
     "DEFAULT_TOP_K",
     "ENCODERS",
     "ENCODER_ENV",
+    "MAX_CONTEXT",
     "MAX_QUESTION_LENGTH",
     "MAX_TOP_K",
 ]
@@ -18,6 +19,8 @@ MAX_QUESTION_LENGTH = 1000
 #: Passages a reply holds by default (the answer and its runners-up), and at most.
 DEFAULT_TOP_K = 3
 MAX_TOP_K = 10
+#: Earlier questions a follow-up may come with (``context``), newest last.
+MAX_CONTEXT = 5
 #: The semantic signals ``--encoder`` offers, as ``qabot.retrieval.semantic`` defines them
 #: (tests/test_cli.py checks that the two agree; the retrieval package is not imported here
 #: because it loads scikit-learn).

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from qabot import QABot
 from qabot.answer import (
     DEFAULT_THRESHOLDS,
+    MAX_CONTEXT,
     MAX_QUESTION_LENGTH,
     MAX_TOP_K,
     NOT_FOUND_MESSAGE,
@@ -603,3 +605,84 @@ def test_a_build_reports_its_progress_stage_by_stage() -> None:
     last = {stage: (done, total) for stage, done, total in calls}
     assert last["splitting documents"] == (2, 2)
     assert all(done == total for done, total in last.values())
+
+
+# --- follow-up questions -----------------------------------------------------------------
+
+COAST = Document(
+    "coast.md",
+    "Coast guide",
+    "# Coast guide\n\n"
+    "## Tarn lighthouse\n\n"
+    "The Tarn lighthouse stands on the northern cliff. It was built in 1871 of granite.\n\n"
+    "## Morrow lighthouse\n\n"
+    "The Morrow lighthouse guards the southern bay. It was built in 1902 of brick.\n\n"
+    "## Ferries\n\n"
+    "Ferries leave the harbour every morning for the islands.\n",
+    "markdown",
+)
+
+
+@pytest.fixture(scope="module")
+def coast_bot() -> QABot:
+    return QABot.from_documents([COAST])
+
+
+@pytest.mark.parametrize(("earlier", "year"), [("Where is the Tarn lighthouse?", "1871"),
+                                                ("Where is the Morrow lighthouse?", "1902")])
+def test_a_followup_is_answered_about_the_earlier_questions_topic(
+        coast_bot: QABot, earlier: str, year: str) -> None:
+    result = coast_bot.ask("When was it built?", context=[earlier])
+    assert result.found and year in result.answer
+    assert result.question == "When was it built?"
+    assert result.resolved_question is not None and "lighthouse" in result.resolved_question
+    assert result.to_dict()["resolved_question"] == result.resolved_question
+    # the reply is the standalone question's own reply
+    alone = coast_bot.ask(result.resolved_question).to_dict()
+    assert {**alone, "question": result.question,
+            "resolved_question": result.resolved_question} == result.to_dict()
+
+
+def test_the_newest_earlier_question_gives_the_topic(coast_bot: QABot) -> None:
+    result = coast_bot.ask("And what is it made of?", context=[
+        "Where is the Tarn lighthouse?", "Where is the Morrow lighthouse?"])
+    assert result.found and "brick" in result.answer
+
+
+@pytest.mark.parametrize("context", [["Where is the Tarn lighthouse?"], ["Why?"], ["Hello!"]])
+def test_a_self_contained_question_is_answered_as_asked(coast_bot: QABot,
+                                                         context: list[str]) -> None:
+    question = "When does the ferry leave the harbour?"
+    result = coast_bot.ask(question, context=context).to_dict()
+    assert result.pop("resolved_question") is None
+    assert result == coast_bot.ask(question).to_dict()
+
+
+@pytest.mark.parametrize("context", [None, [], ()])
+def test_without_context_the_reply_is_unchanged(bot: QABot, context: object) -> None:
+    question = "Where is the headquarters of the IOM located?"
+    data = bot.ask(question, context=context).to_dict()  # type: ignore[arg-type]
+    assert set(data) == KEYS and "resolved_question" not in data
+    assert json.dumps(data) == json.dumps(bot.ask(question).to_dict())
+
+
+def test_small_talk_after_a_question_stays_small_talk(coast_bot: QABot) -> None:
+    result = coast_bot.ask("thanks!", context=["Where is the Tarn lighthouse?"])
+    assert not result.found and result.message and result.resolved_question is None
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ("Where is it?", "context must be a list"),
+        ({"q": "Where?"}, "context must be a list"),
+        (["Where?"] * (MAX_CONTEXT + 1), f"at most {MAX_CONTEXT} earlier questions, got 6"),
+        (["Where?", "  "], "context item 2: question must be 1 to"),
+        (["x" * (MAX_QUESTION_LENGTH + 1)], "context item 1: question must be 1 to"),
+        ([7], "context item 1: question must be a string, got int"),
+    ],
+)
+def test_bad_context_raises_question_error(coast_bot: QABot, context: object,
+                                           message: str) -> None:
+    with pytest.raises(QuestionError, match=re.escape(message)):
+        coast_bot.ask("When was it built?", context=context)  # type: ignore[arg-type]

@@ -45,6 +45,7 @@ from qabot.evaluate import (
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 GOLD = CORPUS / "iom.questions.jsonl"
+FOLLOWUPS = CORPUS / "iom.followups.jsonl"
 
 
 # --------------------------------------------------------------------------- the rule
@@ -295,6 +296,66 @@ def test_load_gold_names_the_bad_line(tmp_path: Path, bad: str, message: str) ->
     assert f"{path}:4: " in str(info.value) and message in str(info.value)
 
 
+FOLLOWUP = json.dumps({"id": "f001", "context": ["Where is the IOM?"],
+                       "question": "When was it founded?", "answers": ["1951"],
+                       "section": "S", "kind": "followup", "unanswerable": False,
+                       "standalone": "When was the IOM founded?"})
+
+
+def followup(**changes: Any) -> str:
+    obj = json.loads(FOLLOWUP)
+    obj.update(changes)
+    return json.dumps({k: v for k, v in obj.items() if v is not ...})
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (followup(context=...), "a followup item needs context"),
+        (followup(context=[]), "a followup item needs context"),
+        (followup(context="Where is the IOM?"), "a followup item needs context"),
+        (followup(context=[" "]), "a followup item needs context"),
+        (followup(context=["Where?"] * 6), "a followup item needs context, a list of 1 to 5"),
+        (followup(standalone=""), "standalone must be a non-empty string"),
+        (followup(unanswerable=True), "an unanswerable item needs answers [] and section null"),
+        (variant(context=["Where?"]), "unknown key(s) context (context and standalone are for"),
+    ],
+)
+def test_load_gold_checks_followup_items(tmp_path: Path, bad: str, message: str) -> None:
+    with pytest.raises(GoldSetError) as info:
+        load_gold(write(tmp_path, GOOD, bad))
+    assert f":2: {message}" in str(info.value)
+
+
+def test_followup_items_load_and_are_asked_with_their_context(tmp_path: Path) -> None:
+    unanswerable = followup(id="f002", answers=[], section=None, unanswerable=True,
+                            standalone=...)
+    items = load_gold(write(tmp_path, GOOD, FOLLOWUP, unanswerable))
+    assert [(i.kind, i.unanswerable, i.context, i.standalone) for i in items] == [
+        ("direct", False, (), None),
+        ("followup", False, ("Where is the IOM?",), "When was the IOM founded?"),
+        ("followup", True, ("Where is the IOM?",), None)]
+    calls = []
+
+    def ask(question: str, *context: Any) -> Mapping[str, Any]:
+        calls.append((question, *context))
+        return {"found": True, "answer": "In 1951.", "section": "S", "alternatives": [],
+                "score": 0.5, "resolved_question": "When was IOM founded?"}
+
+    report = evaluate(items, ask, 5)
+    # only a follow-up gets a second argument, so a question -> reply asker still serves
+    assert calls == [("Where?",), ("When was it founded?", ("Where is the IOM?",)),
+                     ("When was it founded?", ("Where is the IOM?",))]
+    assert [k for k, _ in report.by_kind] == ["direct", "followup"]
+    assert [r.correct for r in report.results] == [False, True, False]
+    failures = format_failures(report)
+    assert "after:    Where is the IOM?\n  asked as: When was IOM founded?" in failures
+    listed = report.to_dict()["failures"]
+    assert "context" not in listed[0]
+    assert listed[1]["context"] == ["Where is the IOM?"]
+    assert listed[1]["resolved_question"] == "When was IOM founded?"
+
+
 def test_load_gold_good_missing_and_empty(tmp_path: Path) -> None:
     items = load_gold(write(tmp_path, GOOD, "", GOOD_U))
     assert [(i.id, i.line, i.answers, i.section) for i in items] == [
@@ -342,6 +403,28 @@ def test_shipped_gold_set_integrity() -> None:
 def run(*args: str) -> Any:
     result = CliRunner().invoke(main, ["eval", *args], catch_exceptions=False)
     return result
+
+
+@pytest.fixture(scope="module")
+def followups_measured() -> dict[str, Any]:
+    """One in-process ``--json`` run of the shipped corpus's follow-up set."""
+    result = run(str(FOLLOWUPS), "--corpus", str(CORPUS), "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_cli_reads_a_followup_set_and_asks_with_context(
+        followups_measured: dict[str, Any]) -> None:
+    items = load_gold(FOLLOWUPS)
+    assert followups_measured["n"] == len(items) == 20
+    assert set(followups_measured["by_kind"]) == {"followup"}
+    bot = QABot.from_path(CORPUS)
+    wrong = {f["id"] for f in followups_measured["failures"]}
+    for it in items:
+        reply = bot.ask(it.question, top_k=5, context=it.context).to_dict()
+        assert judge(it, reply, 5).correct is (it.id not in wrong), it.id
+    for failure in followups_measured["failures"]:
+        assert failure["context"] and "resolved_question" in failure
 
 
 @pytest.fixture(scope="module")
@@ -560,3 +643,11 @@ def test_url_server_error_is_reported(server: tuple[str, QABot]) -> None:
         http_asker(url, 0)("Where?")
     with pytest.raises(RemoteError, match=r"^t1 \(line 0\): .*HTTP 400"):
         evaluate([item("t1")], http_asker(url, 0), 5)  # the error names the item
+
+
+def test_url_sends_a_followups_context(server: tuple[str, QABot],
+                                       followups_measured: dict[str, Any]) -> None:
+    url, _ = server
+    result = run(str(FOLLOWUPS), "--url", url, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == followups_measured  # every number and every failure

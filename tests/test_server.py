@@ -682,7 +682,12 @@ def test_openapi_schemas_are_generated_from_the_models(client: FlaskClient) -> N
         **{k: v for k, v in served["ChatRequest"]["properties"]["top_k"].items()
            if k == "description"},
         "type": "integer", "minimum": 1, "maximum": 10, "default": 3}
-    assert "context" not in served["ChatRequest"]["properties"]
+    assert served["ChatRequest"]["properties"]["context"] == {
+        **{k: v for k, v in served["ChatRequest"]["properties"]["context"].items()
+           if k == "description"},
+        "type": "array", "maxItems": 5, "items": {
+            "type": "string", "minLength": 1, "maxLength": 1000, "pattern": NOT_BLANK_PATTERN}}
+    assert "resolved_question" not in served["Answer"]["required"]  # only with a context
 
     grown = openapi_spec(_grown_endpoints())
     validate_openapi(grown)
@@ -749,12 +754,22 @@ CHAT_BODIES: list[tuple[Any, int, str | None, str | None]] = [
     ({"question": "hi", "top_k": [3]}, 400, "invalid_top_k", TOP_K_MSG + "array"),
     # One refusal at a time: unknown fields first, then the fields in order.
     ({"question": 1, "top_k": 0, "topk": 1}, 400, "unknown_field",
-     'unknown field "topk": the allowed fields are question, top_k'),
+     'unknown field "topk": the allowed fields are question, top_k, context'),
     ({"b": 1, "a": 2}, 400, "unknown_field",
-     'unknown fields "b", "a": the allowed fields are question, top_k'),
+     'unknown fields "b", "a": the allowed fields are question, top_k, context'),
     ({"question": "", "top_k": 0}, 400, "invalid_question", LENGTH_MSG + "0"),
+    ({"question": "Who leads it?", "context": [HQ]}, 200, None, None),
+    ({"question": HQ, "context": []}, 200, None, None),
+    ({"question": "Why?", "context": [" a "] * 5}, 200, None, None),
+    ({"question": "hi", "context": "x"}, 400, "invalid_context",
+     'context must be a list of at most 5 earlier questions (newest last), got string "x"'),
+    ({"question": "hi", "context": ["a"] * 6}, 400, "invalid_context",
+     "context must be a list of at most 5 earlier questions (newest last), got 6 items"),
+    ({"question": "hi", "context": ["a", "\u3000"]}, 400, "invalid_context",
+     'context item 2 must be a question of 1 to 1000 characters, not blank, got string "\u3000"'),
+    ({"question": "", "context": "x"}, 400, "invalid_question", LENGTH_MSG + "0"),
     ({"x" * 50: 1}, 400, "unknown_field",
-     f'unknown field "{"x" * 40}…": the allowed fields are question, top_k'),
+     f'unknown field "{"x" * 40}…": the allowed fields are question, top_k, context'),
 ]
 
 
@@ -791,9 +806,13 @@ def test_the_not_blank_pattern_is_pythons_whitespace() -> None:
 def test_the_reply_models_have_the_engine_keys_in_order(bot: QABot, client: FlaskClient
                                                          ) -> None:
     answer = bot.ask(HQ, 3).to_dict()
-    assert list(answer) == list(api.Answer.model_fields)
+    # resolved_question is there only when the question came with a context
+    assert list(answer) == [k for k in api.Answer.model_fields if k != "resolved_question"]
     assert list(answer["alternatives"][0]) == list(api.Alternative.model_fields)
-    assert api.Answer.model_validate(answer).model_dump() == answer
+    assert api.Answer.model_validate(answer).model_dump(exclude_unset=True) == answer
+    followup = bot.ask("Who is in charge of it?", 3, context=[HQ]).to_dict()
+    assert list(followup) == list(api.Answer.model_fields)
+    assert api.Answer.model_validate(followup).model_dump() == followup
     health = client.get("/api/health").get_json()
     assert list(health) == list(api.Health.model_fields)
 
@@ -1024,3 +1043,76 @@ def test_serve_with_an_unwritable_feedback_path_fails_in_one_line(tmp_path: Path
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert "qabot: error: " in result.stderr and "cannot append feedback" in result.stderr
+
+
+
+# ----------------------------------------------------------------------------- follow-ups
+
+CONTEXT_MSG = "context must be a list of at most 5 earlier questions (newest last), got "
+CONTEXT_ITEM_MSG = "must be a question of 1 to 1000 characters, not blank, got "
+BAD_CONTEXTS = [
+    ("string", "Where?", CONTEXT_MSG + 'string "Where?"'),
+    ("null", None, CONTEXT_MSG + "null"),
+    ("object", {"q": "Where?"}, CONTEXT_MSG + "object"),
+    ("six", ["Where?"] * 6, CONTEXT_MSG + "6 items"),
+    ("number-item", ["Where?", 3], "context item 2 " + CONTEXT_ITEM_MSG + "number 3"),
+    ("empty-item", [""], "context item 1 " + CONTEXT_ITEM_MSG + 'string ""'),
+    ("blank-item", [" \n "], "context item 1 " + CONTEXT_ITEM_MSG + 'string " \\n "'),
+    ("long-item", ["a" * 1001], "context item 1 " + CONTEXT_ITEM_MSG + "1001 characters"),
+    ("null-item", [None], "context item 1 " + CONTEXT_ITEM_MSG + "null"),
+]
+
+
+@pytest.mark.parametrize(("context", "message"), [c[1:] for c in BAD_CONTEXTS],
+                         ids=[c[0] for c in BAD_CONTEXTS])
+def test_bad_context_is_a_400_naming_context(client: FlaskClient, context: object,
+                                             message: str) -> None:
+    body = {"question": "When was it founded?", "context": context}
+    _assert_error(client.post("/api/chat", json=body), 400, "invalid_context", message)
+    with pytest.raises(jsonschema.ValidationError):  # the schema refuses it too
+        jsonschema.validate(body, _schema("ChatRequest"))
+
+
+def test_a_followup_is_answered_with_the_question_it_was_read_as(client: FlaskClient,
+                                                                  bot: QABot) -> None:
+    body = {"question": "Who is in charge of it?", "top_k": 3,
+            "context": ["What is the IOM's 2024 budget?", HQ]}
+    jsonschema.validate(body, _schema("ChatRequest"))
+    response = client.post("/api/chat", json=body)
+    assert response.status_code == 200
+    data = response.get_json()
+    jsonschema.validate(data, _schema("Answer"))
+    expected = bot.ask(body["question"], 3, context=body["context"])
+    assert data == json.loads(json.dumps(expected.to_dict()))
+    assert data["question"] == "Who is in charge of it?"
+    assert data["resolved_question"] and "headquarters" in data["resolved_question"]
+
+
+@pytest.mark.parametrize("extra", [{}, {"context": []}])
+def test_without_context_the_reply_has_no_resolved_question(client: FlaskClient,
+                                                            extra: dict[str, Any]) -> None:
+    plain = client.post("/api/chat", json={"question": HQ})
+    assert client.post("/api/chat", json={"question": HQ, **extra}).data == plain.data
+    assert "resolved_question" not in plain.get_json()
+
+
+def test_a_self_contained_question_with_context_is_answered_as_asked(
+        client: FlaskClient) -> None:
+    data = client.post("/api/chat", json={"question": HQ,
+                                          "context": ["How is IOM funded?"]}).get_json()
+    assert data.pop("resolved_question") is None
+    assert data == client.post("/api/chat", json={"question": HQ}).get_json()
+
+
+def test_the_answer_cache_keeps_a_followup_apart_from_the_question_alone(
+        client: FlaskClient) -> None:
+    """The per-process answer cache keys on the context too: the same question asked alone,
+    with a context and alone again gets each its own reply."""
+    question = {"question": "Who is in charge of it?"}
+    alone = client.post("/api/chat", json=question).get_json()
+    followup = client.post("/api/chat", json={**question, "context": [HQ]}).get_json()
+    other = client.post("/api/chat", json={**question, "context": ["How is IOM funded?"]})
+    assert "resolved_question" not in alone
+    assert "headquarters" in followup["resolved_question"]
+    assert "funded" in other.get_json()["resolved_question"]
+    assert client.post("/api/chat", json=question).get_json() == alone

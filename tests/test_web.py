@@ -1446,3 +1446,72 @@ def test_a_cut_list_says_how_many_items_it_leaves_out(page: Page, long_list_url:
     page.locator("#log .bubble-answer .answer-meta").get_by_role(
         "button", name=re.compile("^Show the answer in its document")).click()
     expect(_reader(page).locator(".reader-passage")).to_have_count(len(CROPS))
+
+
+# ---------------------------------------------------------------------------- follow-ups
+
+
+def _asked(page: Page, question: str) -> dict:
+    """Ask ``question`` and return the JSON body the page posted for it."""
+    with page.expect_request("**/api/chat") as request:
+        _ask(page, question)
+    return request.value.post_data_json
+
+
+def test_a_followup_is_sent_with_the_last_questions_and_says_what_it_answered(
+        chat: Page) -> None:
+    page = chat
+    first = _asked(page, HQ_QUESTION)
+    assert "context" not in first  # nothing before it: the request is as it always was
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    expect(page.locator("#log .resolved")).to_have_count(0)
+
+    followup = _asked(page, "Who is in charge of it?")
+    assert followup["context"] == [HQ_QUESTION]
+    expect(_bot_replies(page)).to_have_count(2)
+    resolved = _bot_replies(page).nth(1).locator(".resolved")
+    expect(resolved).to_have_text(re.compile(r"^Answered as: .*headquarters", re.IGNORECASE))
+    answered_as = (resolved.text_content() or "").removeprefix("Answered as: ")
+
+    # the context holds the last two questions, each as it was answered
+    third = _asked(page, "How is IOM funded?")
+    assert third["context"] == [HQ_QUESTION, answered_as]
+    expect(_bot_replies(page)).to_have_count(3)
+    expect(_bot_replies(page).nth(2).locator(".resolved")).to_have_count(0)  # self-contained
+    fourth = _asked(page, "Where is the IOM headquarters located?")
+    assert fourth["context"] == [answered_as, "How is IOM funded?"]
+    expect(_bot_replies(page)).to_have_count(4)
+
+    # a reload keeps the conversation, so the context too; Clear empties both
+    page.reload()
+    expect(_bot_replies(page).nth(1).locator(".resolved")).to_have_text(
+        f"Answered as: {answered_as}")
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#log > li")).to_have_count(0)
+    assert "context" not in _asked(page, "Who is in charge of it?")
+    expect(_bot_replies(page)).to_have_count(1)
+    expect(page.locator("#log .resolved")).to_have_count(0)
+
+
+def test_the_answered_question_is_shown_as_text(chat: Page) -> None:
+    page = chat
+    body = _fake_answer("An answer.", resolved_question=XSS)
+    page.route("**/api/chat", lambda route: route.fulfill(json=body))
+    _ask(page, "And it?")
+    expect(page.locator("#log .resolved")).to_have_text(f"Answered as: {XSS}")
+    expect(page.locator("#log img")).to_have_count(0)
+    notfound = {**body, "found": False, "answer": None, "section": None, "document": None,
+                "message": "Not covered."}
+    page.unroute("**/api/chat")
+    page.route("**/api/chat", lambda route: route.fulfill(json=notfound))
+    _ask(page, "And them?")
+    expect(page.locator("#log .bubble-notfound .resolved")).to_have_text(f"Answered as: {XSS}")
+    page.unroute("**/api/chat")
+    # the exported conversation says it too, as text
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export").click()
+    path = info.value.path()
+    assert path is not None
+    html, text = _rendered_text(Path(path).read_text(encoding="utf-8"))
+    assert text.count(f"Answered as: {XSS}") == 2
+    assert "<img" not in html

@@ -15,6 +15,9 @@
   const COUNTER_FROM = 800;
   const REQUEST_TIMEOUT_MS = 30000;
   const SUGGESTION_COUNT = 4;
+  /** Earlier questions sent along with a question, so that "When was it founded?" is read
+   * as a follow-up of the one before (the server takes up to 5; 2 keep it to the topic). */
+  const CONTEXT_QUESTIONS = 2;
 
   const $ = (id) => document.getElementById(id);
   const els = {
@@ -240,6 +243,12 @@
     return { li, bubble };
   }
 
+  /** "Answered as: ..." when the server read the question as a follow-up. */
+  function resolvedLine(d) {
+    const text = asText(d.resolved_question);
+    return text ? el("p", "resolved", `Answered as: ${text}`) : null;
+  }
+
   function renderUser(m) {
     const { li, bubble } = row("user", "You");
     bubble.appendChild(el("p", "user-text", m.text));
@@ -251,6 +260,8 @@
     const { li, bubble } = row("bot", "qabot");
     bubble.classList.add("bubble-answer");
     bubble.appendChild(passage(d.answer, d.highlight, "answer"));
+    const resolved = resolvedLine(d);
+    if (resolved) bubble.appendChild(resolved);
     const foot = el("div", "answer-meta");
     foot.appendChild(sourceLine(d.section, d.document));
     const side = el("div", "answer-side");
@@ -278,6 +289,8 @@
     bubble.appendChild(
       el("p", "notfound-message", asText(d.message) || "I couldn't find an answer to that."),
     );
+    const resolved = resolvedLine(d);
+    if (resolved) bubble.appendChild(resolved);
     const seen = new Set();
     const sections = [];
     for (const alt of Array.isArray(d.alternatives) ? d.alternatives : []) {
@@ -458,7 +471,24 @@
 
   // ---------------------------------------------------------------- network
 
-  async function postQuestion(question) {
+  /** The last questions the conversation got a reply to, oldest first, each as it was
+   * answered (a follow-up's resolved question), to send as the next question's context.
+   * Clear empties the conversation, and with it the context. */
+  function conversationContext() {
+    const out = [];
+    for (const m of messages) {
+      if (m.role !== "bot" || !m.data) continue;
+      const resolved = asText(m.data.resolved_question).trim();
+      const asked = resolved && questionLength(resolved) <= MAX_QUESTION
+        ? resolved : asText(m.data.question).trim();
+      if (asked && questionLength(asked) <= MAX_QUESTION) out.push(asked);
+    }
+    return out.slice(-CONTEXT_QUESTIONS);
+  }
+
+  async function postQuestion(question, context) {
+    const payload = { question, top_k: TOP_K };
+    if (context.length) payload.context = context;
     const controller = new AbortController();
     const timer = window.setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     let response;
@@ -466,7 +496,7 @@
       response = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ question, top_k: TOP_K }),
+        body: JSON.stringify(payload),
         signal: controller.signal,
       });
     } catch (err) {
@@ -529,11 +559,12 @@
     if (questionLength(q) > MAX_QUESTION) return;
     const gen = generation;
     recall = null;
+    const context = conversationContext();
     const failed = failedAttempt(q);
     if (failed) replaceFailedAttempt(failed, q);
     else append({ id: nextId++, role: "user", text: q });
     setPending(true);
-    const result = await postQuestion(q);
+    const result = await postQuestion(q, context);
     if (gen !== generation) return; // the conversation was cleared meanwhile
     setPending(false);
     if (result.ok) {
@@ -689,6 +720,9 @@
         const d = m.data || {};
         const c = confidenceOf(d.score);
         out.push("## qabot", "", mdText(asText(d.answer), d.highlight), "");
+        if (asText(d.resolved_question)) {
+          out.push(`Answered as: ${mdInline(asText(d.resolved_question))}`, "");
+        }
         out.push(mdSource(d.section, d.document, `${c.label} confidence, ${scoreText(d.score)}`), "");
         const alternatives = (Array.isArray(d.alternatives) ? d.alternatives : []).filter(
           (a) => a && typeof a === "object" && asText(a.answer),
@@ -703,6 +737,9 @@
       } else if (m.role === "bot") {
         const d = m.data || {};
         out.push("## qabot", "", mdText(asText(d.message) || "I couldn't find an answer to that."), "");
+        if (asText(d.resolved_question)) {
+          out.push(`Answered as: ${mdInline(asText(d.resolved_question))}`, "");
+        }
         const sections = [];
         for (const a of Array.isArray(d.alternatives) ? d.alternatives : []) {
           const section = a && asText(a.section).trim();

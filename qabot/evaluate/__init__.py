@@ -6,9 +6,11 @@ Everything here is a pure function over frozen dataclasses. A run is::
     report = evaluate(items, bot_asker(bot, top_k=5), k=5)
 
 where an *asker* is any callable ``question -> reply dict`` (the JSON shape of
-:meth:`qabot.answer.Answer.to_dict`). The in-process bot (:func:`bot_asker`) and a running
-server (:func:`http_asker`, ``POST URL/api/chat``) are both askers, so the two share every
-line of judging and arithmetic and must give the same numbers.
+:meth:`qabot.answer.Answer.to_dict`), called as ``asker(question, context)`` for a
+follow-up item (kind ``"followup"``: its earlier questions, newest last). The in-process
+bot (:func:`bot_asker`) and a running server (:func:`http_asker`, ``POST URL/api/chat``)
+are both askers, so the two share every line of judging and arithmetic and must give the
+same numbers.
 
 The one correctness rule
 ------------------------

@@ -7,13 +7,20 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from ..errors import QABotError
 
-#: ``question -> reply dict`` (the shape of ``Answer.to_dict()``).
-Asker = Callable[[str], Mapping[str, Any]]
+
+class Asker(Protocol):
+    """``(question, context=()) -> reply dict`` (the shape of ``Answer.to_dict()``);
+    ``context`` holds a follow-up's earlier questions, newest last, and is passed only
+    when there are some, so a ``question -> reply`` callable serves a set without
+    follow-ups."""
+
+    def __call__(self, question: str, context: Sequence[str] = ..., /) -> Mapping[str, Any]:
+        ...
 
 
 class RemoteError(QABotError, ConnectionError):
@@ -26,14 +33,15 @@ class RemoteError(QABotError, ConnectionError):
 def bot_asker(bot: Any, top_k: int) -> Asker:
     """An asker over an in-process :class:`qabot.answer.QABot` (replies via ``to_dict``)."""
 
-    def ask(question: str) -> Mapping[str, Any]:
-        return bot.ask(question, top_k=top_k).to_dict()
+    def ask(question: str, context: Sequence[str] = (), /) -> Mapping[str, Any]:
+        return bot.ask(question, top_k=top_k, context=context or None).to_dict()
 
     return ask
 
 
 def http_asker(url: str, top_k: int, *, timeout: float = 30.0) -> Asker:
-    """An asker that posts ``{"question", "top_k"}`` to ``URL/api/chat`` (urllib, JSON).
+    """An asker that posts ``{"question", "top_k"}`` (and ``context`` when there is one)
+    to ``URL/api/chat`` (urllib, JSON).
 
     An unreachable server, an HTTP error status or a body that is not a JSON object raise
     :class:`RemoteError` with one readable line (the server's ``error`` field if it has one).
@@ -43,8 +51,11 @@ def http_asker(url: str, top_k: int, *, timeout: float = 30.0) -> Asker:
         raise RemoteError(f"--url must be an http:// or https:// address, got {url!r}")
     endpoint = f"{base}/api/chat"
 
-    def ask(question: str) -> Mapping[str, Any]:
-        body = json.dumps({"question": question, "top_k": top_k}).encode("utf-8")
+    def ask(question: str, context: Sequence[str] = (), /) -> Mapping[str, Any]:
+        payload: dict[str, Any] = {"question": question, "top_k": top_k}
+        if context:
+            payload["context"] = list(context)
+        body = json.dumps(payload).encode("utf-8")
         request = urllib.request.Request(
             endpoint, data=body, method="POST",
             headers={"Content-Type": "application/json", "Accept": "application/json"},

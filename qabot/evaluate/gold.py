@@ -12,17 +12,24 @@ from pathlib import Path
 
 from ..errors import QABotError
 from ..feedback import FEEDBACK_KIND
+from ..limits import MAX_CONTEXT
 
 #: The kinds of gold question, in the order tables list them.
 KINDS = ("paraphrase", "keyword", "direct", "typo", "long", "unanswerable")
-#: Every kind a gold file may hold, in the order tables list them: the written kinds and
-#: ``feedback``, an answerable item made from readers' votes (``qabot feedback export``).
-ALL_KINDS = (*KINDS[:-1], FEEDBACK_KIND, KINDS[-1])
+#: A follow-up: asked with its ``context``, the conversation's earlier questions.
+FOLLOWUP_KIND = "followup"
+#: Every kind a gold file may hold, in the order tables list them: the written kinds,
+#: ``feedback``, an answerable item made from readers' votes (``qabot feedback export``),
+#: and ``followup`` (answerable or not; ``*.followups.jsonl``).
+ALL_KINDS = (*KINDS[:-1], FEEDBACK_KIND, FOLLOWUP_KIND, KINDS[-1])
 
 _GOLD_KEYS = frozenset({"id", "question", "answers", "section", "kind", "unanswerable"})
 #: Keys an item may add: ``review`` (true: a person should check it; ``qabot eval`` skips
 #: it unless ``--include-review``), written by ``qabot feedback export``.
 _OPTIONAL_KEYS = frozenset({"review"})
+#: Keys a follow-up item adds: the conversation's earlier questions, newest last, and the
+#: same question written to stand alone (the ceiling a resolver can reach).
+_FOLLOWUP_KEYS = frozenset({"context", "standalone"})
 
 class GoldSetError(QABotError, ValueError):
     """The gold question file is missing, unreadable or malformed (the message names the line)."""
@@ -70,7 +77,11 @@ def items_not_in(items: Sequence[GoldItem], texts: Sequence[str]) -> list[GoldIt
 @dataclass(frozen=True)
 class GoldItem:
     """One gold question; ``answers`` are alternatives (a right passage contains one).
-    ``review`` marks an item made from readers' votes that a person should check first."""
+    ``review`` marks an item made from readers' votes that a person should check first.
+
+    A follow-up (kind ``"followup"``) also has ``context``, the questions asked before it,
+    newest last, which the asker sends along, and may have ``standalone``, the same
+    question worded to stand on its own."""
 
     id: str
     question: str
@@ -80,6 +91,8 @@ class GoldItem:
     unanswerable: bool
     line: int = 0
     review: bool = False
+    context: tuple[str, ...] = ()
+    standalone: str | None = None
 
     @property
     def held_out(self) -> bool:
@@ -107,6 +120,9 @@ def load_gold(path: str | Path) -> tuple[GoldItem, ...]:
     ``unanswerable`` is true exactly when ``kind`` is
     ``"unanswerable"``, and then ``answers`` is ``[]`` and ``section`` null; otherwise
     ``answers`` holds non-empty strings and ``section`` is a string. Ids are unique.
+    A follow-up item (kind ``"followup"``, answerable or not) also has ``context``, a list
+    of 1 to ``MAX_CONTEXT`` earlier questions (newest last), and may have ``standalone``,
+    a string; no other item has these keys.
     """
     path = Path(path)
     try:
@@ -143,11 +159,16 @@ def _parse_item(path: Path, number: int, line: str) -> GoldItem:
     missing = sorted(_GOLD_KEYS - obj.keys())
     if missing:
         raise GoldSetError(f"{where}: missing key(s) {', '.join(missing)}")
-    extra = sorted(obj.keys() - _GOLD_KEYS - _OPTIONAL_KEYS)
+    followup = obj["kind"] == FOLLOWUP_KIND
+    extra = sorted(obj.keys() - _GOLD_KEYS - _OPTIONAL_KEYS
+                   - (_FOLLOWUP_KEYS if followup else frozenset()))
     if extra:
-        raise GoldSetError(f"{where}: unknown key(s) {', '.join(extra)}")
+        raise GoldSetError(f"{where}: unknown key(s) {', '.join(extra)}"
+                           + ("" if followup or not set(extra) & _FOLLOWUP_KEYS
+                              else " (context and standalone are for kind 'followup')"))
     id_, question, answers = obj["id"], obj["question"], obj["answers"]
     section, kind, unanswerable = obj["section"], obj["kind"], obj["unanswerable"]
+    context, standalone = obj.get("context"), obj.get("standalone")
     if not isinstance(id_, str) or not id_.strip():
         raise GoldSetError(f"{where}: id must be a non-empty string")
     if not isinstance(question, str) or not question.strip():
@@ -157,7 +178,14 @@ def _parse_item(path: Path, number: int, line: str) -> GoldItem:
     review = obj.get("review", False)
     if not isinstance(review, bool):
         raise GoldSetError(f"{where}: review must be true or false, got {review!r}")
-    if not isinstance(unanswerable, bool) or unanswerable != (kind == "unanswerable"):
+    if followup and (not isinstance(context, list) or not 1 <= len(context) <= MAX_CONTEXT
+                     or not all(isinstance(q, str) and q.strip() for q in context)):
+        raise GoldSetError(f"{where}: a followup item needs context, a list of 1 to "
+                           f"{MAX_CONTEXT} non-empty earlier questions (newest last)")
+    if standalone is not None and (not isinstance(standalone, str) or not standalone.strip()):
+        raise GoldSetError(f"{where}: standalone must be a non-empty string")
+    if not isinstance(unanswerable, bool) or (
+            not followup and unanswerable != (kind == "unanswerable")):
         raise GoldSetError(f"{where}: unanswerable must be true exactly when kind is "
                            f"'unanswerable' (kind {kind!r}, unanswerable {unanswerable!r})")
     if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip()
@@ -171,4 +199,5 @@ def _parse_item(path: Path, number: int, line: str) -> GoldItem:
             raise GoldSetError(f"{where}: an answerable item needs at least one answer")
         if not isinstance(section, str) or not section.strip():
             raise GoldSetError(f"{where}: section must be a non-empty string")
-    return GoldItem(id_, question, tuple(answers), section, kind, unanswerable, number, review)
+    return GoldItem(id_, question, tuple(answers), section, kind, unanswerable, number, review,
+                    tuple(context or ()), standalone)

@@ -35,10 +35,14 @@ class ItemResult:
     section: str | None
     answer: str | None
     score: float | None
+    resolved_question: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The failure-listing shape: what was expected and what came back."""
+        """The failure-listing shape: what was expected and what came back (a follow-up
+        also with its context and the question the reply says it answered)."""
         it = self.item
+        extra = {"context": list(it.context),
+                 "resolved_question": self.resolved_question} if it.context else {}
         return {
             "id": it.id,
             "kind": it.kind,
@@ -51,6 +55,7 @@ class ItemResult:
             "answer": None if self.answer is None else self.answer[:100],
             "score": self.score,
             "rank": self.rank,
+            **extra,
         }
 
 def _score(reply: Mapping[str, Any]) -> float | None:
@@ -82,9 +87,11 @@ def judge(item: GoldItem, reply: Mapping[str, Any], k: int) -> ItemResult:
         section_ok = (found and isinstance(got, str)
                       and normalize_answer(got) == normalize_answer(item.section or ""))
         correct = answered
+    resolved = reply.get("resolved_question")
     return ItemResult(item, found, answered, rank, section_ok, correct,
                       reply.get("section") if found else None,
-                      reply.get("answer") if found else None, score)
+                      reply.get("answer") if found else None, score,
+                      resolved if isinstance(resolved, str) else None)
 
 
 @dataclass(frozen=True)
@@ -166,7 +173,8 @@ def ask_all(items: Sequence[GoldItem], asker: Asker) -> list[Mapping[str, Any]]:
     replies = []
     for item in items:
         try:
-            replies.append(asker(item.question))
+            replies.append(asker(item.question, item.context) if item.context
+                           else asker(item.question))
         except QABotError as exc:
             raise type(exc)(f"{item.id} (line {item.line}): {exc}") from exc
     return replies

@@ -50,6 +50,10 @@ def format_failures(report: Report) -> str:
             lines.append("\n-- held-out items (do not tune on these) --")
             shown_held_header = True
         lines.append(f"\n{it.id} [{it.kind}] {it.question}")
+        if it.context:
+            lines.append(f"  after:    {it.context[-1]}")
+            if r.resolved_question is not None:
+                lines.append(f"  asked as: {r.resolved_question}")
         if it.unanswerable:
             lines.append("  expected: no answer (found false)")
         else:

@@ -76,8 +76,13 @@ def _bot() -> QABot:
 
 
 def _chat(body: ChatRequest) -> Response:
-    """``POST /api/chat``: the answer, exactly ``Answer.to_dict()``."""
-    return jsonify(current_app.extensions["qabot.ask"](body.question, body.top_k).to_dict())
+    """``POST /api/chat``: the answer, exactly ``Answer.to_dict()``. ``context`` is passed
+    only when it holds earlier questions (as a tuple: the per-process answer cache keys on
+    it), so a request without one is answered, and cached, as before follow-ups existed."""
+    ask = current_app.extensions["qabot.ask"]
+    answer = (ask(body.question, body.top_k, context=tuple(body.context)) if body.context
+              else ask(body.question, body.top_k))
+    return jsonify(answer.to_dict())
 
 
 def _health() -> Response:
@@ -161,8 +166,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         example={"question": "Where are the headquarters?", "top_k": 3},
         replies={
             "200": Reply("The answer, or found=false with the nearest passages", schema.Answer),
-            "400": Reply("invalid_json, invalid_body, unknown_field, invalid_question or "
-                         "invalid_top_k", schema.Error),
+            "400": Reply("invalid_json, invalid_body, unknown_field, invalid_question, "
+                         "invalid_top_k or invalid_context", schema.Error),
             "413": Reply("The body is over 64 KiB", schema.Error),
             "415": Reply("The body is not sent as application/json", schema.Error),
             "default": ERROR,

@@ -30,7 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ..answer import validate_question
 from ..errors import QuestionError
 from ..feedback import MAX_PASSAGE_ID_LENGTH, VOTES
-from ..limits import DEFAULT_TOP_K, ENCODERS, MAX_QUESTION_LENGTH, MAX_TOP_K
+from ..limits import DEFAULT_TOP_K, ENCODERS, MAX_CONTEXT, MAX_QUESTION_LENGTH, MAX_TOP_K
 
 __all__ = [
     "NOT_BLANK_PATTERN",
@@ -169,6 +169,26 @@ def _top_k_refused(value: Any) -> str:
     return f"top_k must be an integer from 1 to {MAX_TOP_K}, got {got}"
 
 
+def _context_refused(value: Any) -> str:
+    if not isinstance(value, list) or len(value) > MAX_CONTEXT:
+        got = f"{len(value)} items" if isinstance(value, list) else describe(value)
+        return (f"context must be a list of at most {MAX_CONTEXT} earlier questions (newest "
+                f"last), got {got}")
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, str) or not 1 <= len(item) <= MAX_QUESTION_LENGTH or (
+                not item.strip()):
+            got = (f"{len(item)} characters" if isinstance(item, str) and item.strip()
+                   else describe(item))
+            return (f"context item {number} must be a question of 1 to "
+                    f"{MAX_QUESTION_LENGTH} characters, not blank, got {got}")
+    raise AssertionError(f"the context {value!r} was refused for no known reason")
+
+
+#: One earlier question of a follow-up's context: checked like ``question``.
+EarlierQuestion = Annotated[str, Field(
+    strict=True, min_length=1, max_length=MAX_QUESTION_LENGTH, pattern=NOT_BLANK_PATTERN)]
+
+
 class ChatRequest(RequestModel):
     """The body of POST /api/chat."""
 
@@ -184,6 +204,12 @@ class ChatRequest(RequestModel):
         description="Passages to return: the answer and runners-up. A JSON integer such as "
                     "3 (3.0 is the same number); 1.5, \"3\" and true are refused."),
         BeforeValidator(_whole_number), Refusal(_top_k_refused)] = DEFAULT_TOP_K
+    context: Annotated[list[EarlierQuestion], Field(
+        strict=True, max_length=MAX_CONTEXT, default_factory=list,
+        description="The conversation's earlier questions, newest last, each checked like "
+                    "question. A question that leans on them (\"When was it founded?\") is "
+                    "answered as the standalone question given in the reply's "
+                    "resolved_question."), Refusal(_context_refused)]
 
 
 # ----------------------------------------------------------------------------- feedback
@@ -272,6 +298,11 @@ class Answer(ReplyModel):
     alternatives: list[Alternative]
     message: str | None
     passage_id: PassageId | None
+    resolved_question: str | None = Field(
+        default=None,
+        description="Only when the request had a context: the standalone question answered "
+                    "when question was read as a follow-up, null when it was answered as "
+                    "asked.")
 
 
 class DocumentPassage(ReplyModel):
@@ -345,7 +376,8 @@ class Sections(ReplyModel):
 
 
 #: Every error code the server answers with (the schema's examples).
-ERROR_CODES = ("invalid_question", "invalid_top_k", "unknown_field", "unknown_document",
+ERROR_CODES = ("invalid_question", "invalid_top_k", "invalid_context", "unknown_field",
+               "unknown_document",
                "invalid_json", "invalid_body", "unsupported_media_type", "body_too_large",
                "not_found", "method_not_allowed", "internal_error", "bad_request",
                "headers_too_large", "not_implemented", "invalid_vote", "invalid_passage_id",
