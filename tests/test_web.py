@@ -1515,3 +1515,21 @@ def test_the_answered_question_is_shown_as_text(chat: Page) -> None:
     html, text = _rendered_text(Path(path).read_text(encoding="utf-8"))
     assert text.count(f"Answered as: {XSS}") == 2
     assert "<img" not in html
+
+
+def test_a_vote_on_a_followup_records_the_question_it_was_answered_as(
+        voting: tuple[Page, Path]) -> None:
+    """The exported gold item must stand alone: a follow-up's vote carries the question
+    the bot answered, not the words that needed the conversation."""
+    page, log = voting
+    _ask(page, "Who funds the IOM?")
+    expect(page.locator("#log .bubble-answer")).to_have_count(1)
+    _ask(page, "How big is its budget?")
+    expect(page.locator("#log .bubble-answer")).to_have_count(2)
+    resolved = _answer(page).locator(".resolved")
+    expect(resolved).to_have_text(re.compile(r"^Answered as: "))
+    answered_as = (resolved.text_content() or "").removeprefix("Answered as: ")
+    _vote_button(page, YES).click()
+    expect(_vote_button(page, YES)).to_have_attribute("aria-pressed", "true")
+    (vote,) = _votes(log)
+    assert vote["question"] == answered_as != "How big is its budget?"

@@ -908,7 +908,10 @@
     const f = feedbackOf(m);
     if (f && f.vote === value && (chosen === null || f.chosen === chosen)) return;
     const alt = chosen === null || !Array.isArray(d.alternatives) ? null : d.alternatives[chosen];
-    const body = { question: asText(d.question), passage_id: asText(d.passage_id), vote: value };
+    // A follow-up is recorded as the question it was answered as, so its gold item stands alone.
+    const resolved = asText(d.resolved_question);
+    const asked = resolved && questionLength(resolved) <= MAX_QUESTION ? resolved : asText(d.question);
+    const body = { question: asked, passage_id: asText(d.passage_id), vote: value };
     if (alt) body.chosen_passage_id = asText(alt.passage_id);
     setFeedbackBusy(m.id, true);
     const result = await postFeedback(body);
