@@ -28,6 +28,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
@@ -336,6 +337,9 @@ def _verified(directory: Path, name: str, expected: dict[str, Any]) -> bytes:
     return data
 
 
+_HEADER_LOCK = threading.Lock()
+
+
 def _mapped(directory: Path, name: str, expected: dict[str, Any]) -> np.ndarray:
     """A saved array as a read-only memory map, refused unless the file's sha256 is the
     manifest's. The file is hashed and mapped through one open handle, so what is mapped
@@ -346,12 +350,16 @@ def _mapped(directory: Path, name: str, expected: dict[str, Any]) -> np.ndarray:
                                    "or being written)")
         handle.seek(0)
         major, minor = np.lib.format.read_magic(handle)
-        if (major, minor) == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif (major, minor) == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            raise IndexFormatError(f"{name} is not a .npy file this qabot reads")
+        # numpy parses the header with ast.literal_eval, which CPython 3.11 cannot run in
+        # two threads at once: its AST state is shared ("AST constructor recursion depth
+        # mismatch", seen in CI; cpython gh-106905).
+        with _HEADER_LOCK:
+            if (major, minor) == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif (major, minor) == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise IndexFormatError(f"{name} is not a .npy file this qabot reads")
         if dtype.hasobject or fortran:
             raise IndexFormatError(f"{name} holds objects or a Fortran-order array")
         if int(np.prod(shape)) == 0:
