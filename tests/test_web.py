@@ -1478,6 +1478,8 @@ def test_a_followup_is_sent_with_the_last_questions_and_says_what_it_answered(
     assert third["context"] == [HQ_QUESTION, answered_as]
     expect(_bot_replies(page)).to_have_count(3)
     expect(_bot_replies(page).nth(2).locator(".resolved")).to_have_count(0)  # self-contained
+    _bot_replies(page).nth(1).scroll_into_view_if_needed()
+    _shot(page, "followup")
     fourth = _asked(page, "Where is the IOM headquarters located?")
     assert fourth["context"] == [answered_as, "How is IOM funded?"]
     expect(_bot_replies(page)).to_have_count(4)
