@@ -295,28 +295,34 @@ def _with_list_context(passages: list[tuple[Passage, bool]]) -> list[Passage]:
             is_list.append(is_item)
             continues.append(bool(joins))
     out: list[Passage] = []
-    for i, run in enumerate(runs):
-        lines = [p.text for p in run]
-        if continues[i] or (i + 1 < len(runs) and continues[i + 1]):
-            before = _items_around(runs, continues, i, step=-1)
-            after = _items_around(runs, continues, i, step=1)
-            lines = ([f"… {before} earlier item{'s' * (before != 1)}"] if before else []) + lines
-            lines += [f"… and {after} more"] if after else []
-        context = "\n".join(lines) if len(lines) > 1 else ""
-        out.extend(replace(p, context=context) for p in run)
+    start = 0
+    while start < len(runs):
+        end = start + 1
+        while end < len(runs) and continues[end]:
+            end += 1
+        out.extend(_shown_runs(runs[start:end]))
+        start = end
     return out
 
 
-def _items_around(runs: list[list[Passage]], continues: list[bool], i: int, *, step: int) -> int:
-    """How many items of run ``i``'s list lie in the runs before it (``step`` -1, its
-    introduction not counted) or after it (``step`` 1)."""
-    count = 0
-    j = i
-    while (continues[j] if step < 0 else j + 1 < len(runs) and continues[j + 1]):
-        j += step
-        intro = step < 0 and not continues[j] and runs[j][0].text.endswith(":")
-        count += len(runs[j]) - intro
-    return count
+def _shown_runs(runs: list[list[Passage]]) -> list[Passage]:
+    """The passages of one list's runs (or of one run of anything else), each given its
+    run as context; in a list cut into several runs, each run says what it leaves out."""
+    intro = int(runs[0][0].text.endswith(":"))  # the line introducing a list is no item
+    total = sum(len(run) for run in runs) - intro
+    seen = 0
+    out: list[Passage] = []
+    for k, run in enumerate(runs):
+        lines = [p.text for p in run]
+        items = len(run) - (intro if k == 0 else 0)
+        if len(runs) > 1:
+            after = total - seen - items
+            lines = ([f"… {seen} earlier item{'s' * (seen != 1)}"] if seen else []) + lines
+            lines += [f"… and {after} more"] if after else []
+        seen += items
+        context = "\n".join(lines) if len(lines) > 1 else ""
+        out.extend(replace(p, context=context) for p in run)
+    return out
 
 
 def _sentence_groups(
