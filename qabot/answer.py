@@ -473,14 +473,15 @@ def _read_only(folder: str | os.PathLike[str]) -> bool:
 
 
 def index_version() -> str:
-    """qabot's version plus a short hash of the modules that decide what an index holds."""
+    """qabot's version plus a short hash of the modules that decide what an index holds:
+    the loader, the passage readers and the whole retrieval package (a module added there,
+    as ``tfidf.py`` was, counts without being listed here)."""
     from . import __version__
 
     digest = hashlib.sha256()
-    for module in ("documents.py", "passages", "retrieval/lexical.py", "retrieval/ranker.py",
-                   "retrieval/semantic.py"):
+    for module in ("documents.py", "passages", "retrieval"):
         entry = resources.files("qabot").joinpath(module)
-        # A package (passages/) counts by its modules, in name order.
+        # A package counts by its modules, in name order.
         files = (sorted((f for f in entry.iterdir() if f.name.endswith(".py")),
                         key=lambda f: f.name) if entry.is_dir() else [entry])
         for file in files:

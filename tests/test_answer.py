@@ -686,3 +686,24 @@ def test_bad_context_raises_question_error(coast_bot: QABot, context: object,
                                            message: str) -> None:
     with pytest.raises(QuestionError, match=re.escape(message)):
         coast_bot.ask("When was it built?", context=context)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("module", ["documents.py", "passages/assemble.py",
+                                    "retrieval/tfidf.py", "retrieval/lexical.py"])
+def test_index_version_changes_with_any_module_that_shapes_an_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    """A saved index is rebuilt when the code that made it changes: every module of the
+    passage readers and of the retrieval package counts, listed or not."""
+    import shutil
+    from importlib import resources
+
+    import qabot.answer
+
+    package = resources.files("qabot")
+    copy = tmp_path / "qabot"
+    shutil.copytree(str(package), copy)
+    monkeypatch.setattr(qabot.answer.resources, "files", lambda name: copy)
+    before = qabot.answer.index_version()
+    with (copy / module).open("a", encoding="utf-8") as handle:
+        handle.write("\n# changed\n")
+    assert qabot.answer.index_version() != before
