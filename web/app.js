@@ -707,6 +707,11 @@
     return String(n).padStart(2, "0");
   }
 
+  /** Adds "Answered as: ..." to a transcript when the reply answered a follow-up. */
+  function pushAnsweredAs(out, d) {
+    if (asText(d.resolved_question)) out.push(`Answered as: ${mdInline(asText(d.resolved_question))}`, "");
+  }
+
   /** The conversation as a Markdown document, built from what the page holds. */
   function transcriptMarkdown(now) {
     const stamp = `${now.getFullYear()}-${pad2(now.getMonth() + 1)}-${pad2(now.getDate())} ${pad2(now.getHours())}:${pad2(now.getMinutes())}`;
@@ -720,9 +725,7 @@
         const d = m.data || {};
         const c = confidenceOf(d.score);
         out.push("## qabot", "", mdText(asText(d.answer), d.highlight), "");
-        if (asText(d.resolved_question)) {
-          out.push(`Answered as: ${mdInline(asText(d.resolved_question))}`, "");
-        }
+        pushAnsweredAs(out, d);
         out.push(mdSource(d.section, d.document, `${c.label} confidence, ${scoreText(d.score)}`), "");
         const alternatives = (Array.isArray(d.alternatives) ? d.alternatives : []).filter(
           (a) => a && typeof a === "object" && asText(a.answer),
@@ -737,9 +740,7 @@
       } else if (m.role === "bot") {
         const d = m.data || {};
         out.push("## qabot", "", mdText(asText(d.message) || "I couldn't find an answer to that."), "");
-        if (asText(d.resolved_question)) {
-          out.push(`Answered as: ${mdInline(asText(d.resolved_question))}`, "");
-        }
+        pushAnsweredAs(out, d);
         const sections = [];
         for (const a of Array.isArray(d.alternatives) ? d.alternatives : []) {
           const section = a && asText(a.section).trim();
