@@ -174,6 +174,25 @@ def _idf(columns: sp.csc_matrix, documents: int) -> np.ndarray:
     return idf
 
 
+def ngram_word_counts(words: Sequence[str]) -> tuple[list[str], sp.csr_matrix]:
+    """The sorted ``char_wb`` n-gram vocabulary of ``words`` and the n-gram × word count
+    matrix (G transposed: row ``i`` is term ``i``, column ``j`` is ``words[j]``)."""
+    lengths = np.fromiter((_ngram_count(len(w) + 2) for w in words), dtype=np.int64,
+                          count=len(words))
+    every = [g for w in words for g in word_ngrams(w)]
+    ngram_ids = {g: i for i, g in enumerate(dict.fromkeys(every))}
+    flat_ngrams = np.fromiter(map(ngram_ids.__getitem__, every), dtype=np.int64,
+                              count=len(every))
+    del every
+    ngrams = list(ngram_ids)
+    order = sorted(range(len(ngrams)), key=ngrams.__getitem__)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    word_of_ngram = np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+    return ([ngrams[i] for i in order],
+            _counts(rank[flat_ngrams], word_of_ngram, len(ngrams), len(words)))
+
+
 def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
         normalize, word_pattern, stop_words: frozenset[str],  # type: ignore[no-untyped-def]
         max_df: float | None) -> Fitted:
@@ -247,23 +266,8 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
 
     # Characters: each whitespace-separated word's n-grams counted once (G), a text's
     # counts are its word counts times G, computed transposed to come out as columns.
-    words = list(fields.spaced)
-    lengths = np.fromiter((_ngram_count(len(w) + 2) for w in words), dtype=np.int64,
-                          count=len(words))
-    every = [g for w in words for g in word_ngrams(w)]
-    ngram_ids = {g: i for i, g in enumerate(dict.fromkeys(every))}
-    flat_ngrams = np.fromiter(map(ngram_ids.__getitem__, every), dtype=np.int64,
-                              count=len(every))
-    del every
-    ngrams = list(ngram_ids)
-    order = sorted(range(len(ngrams)), key=ngrams.__getitem__)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    char_terms = [ngrams[i] for i in order]
+    char_terms, g_t = ngram_word_counts(list(fields.spaced))
     spaced_count = len(fields.spaced)
-    # G transposed: n-gram × word counts.
-    word_of_ngram = np.repeat(np.arange(spaced_count, dtype=np.int64), lengths)
-    g_t = _counts(rank[flat_ngrams], word_of_ngram, len(ngrams), spaced_count)
     flat, offsets = fields.arrays(spaced=True)
     char_counts = {}
     for name, (ids, owner, rows) in entries.items():
@@ -274,7 +278,7 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
         product = g_t @ w_t
         del w_t
         char_counts[name] = sp.csc_matrix((product.data, product.indices, product.indptr),
-                                          shape=(rows, len(ngrams)))
+                                          shape=(rows, len(char_terms)))
     char_idf = _idf(char_counts[""], n)
     matrices["char"] = tfidf_columns(char_counts[""], char_idf)
     matrices["section_char"] = tfidf_columns(char_counts["section_"], char_idf)
