@@ -142,12 +142,14 @@ def _set(values, index, value):  # type: ignore[no-untyped-def]
 
 
 FORGED = [
-    pytest.param(_edit_array("word_indices", lambda a: _set(a, 0, 10**6)), "out of range",
+    pytest.param(_edit_array("word_rows", lambda a: _set(a, 0, 10**6)), "out of range",
                  id="column-index-out-of-range"),
     pytest.param(_edit_array("word_shape", lambda a: _set(a, 1, 10**12)), "word matrix is",
                  id="huge-shape"),
-    pytest.param(_edit_array("word_data", lambda a: _set(a, 0, np.nan)), "not finite",
-                 id="nan-value"),
+    pytest.param(_edit_array("word_norms", lambda a: _set(a, 0, np.nan)), "norms",
+                 id="nan-norm"),
+    pytest.param(_edit_array("char_counts", lambda a: _set(a, 0, 0)), "out of range",
+                 id="zero-count"),
     pytest.param(_edit_array("char_indptr", lambda a: a[::-1].copy()), "structure",
                  id="indptr-reversed"),
     pytest.param(_edit_array("embeddings", lambda a: a[:, :10].copy()), "embeddings",
@@ -179,7 +181,7 @@ def _truncate(name: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("corrupt", [
     pytest.param(_edit_text, id="passage-text-edited-stamps-kept"),
-    pytest.param(_truncate("char_data.npy"), id="npz-truncated-to-zero"),
+    pytest.param(_truncate("char_counts.npy"), id="npz-truncated-to-zero"),
     pytest.param(_truncate("manifest.json"), id="manifest-truncated"),
     pytest.param(lambda d: (d / "manifest.json").unlink(), id="manifest-missing"),
 ])

@@ -57,7 +57,7 @@ def _assert_like_scikit_learn(passages: tuple[Passage, ...]) -> LexicalIndex:
     expected = {"word": words, "char": chars, "section_word": word.transform(sections),
                 "section_char": char.transform(sections)}
     for name, reference in expected.items():
-        got = lexical._matrices[name]
+        got = lexical.matrix(name)
         assert isinstance(got, sp.csc_matrix)
         assert got.shape == reference.shape and got.nnz == reference.nnz, name
         difference = abs(got - sp.csc_matrix(reference))

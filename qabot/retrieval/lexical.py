@@ -18,11 +18,11 @@ heading, read as one text) at ``SECTION_WEIGHT``: a question whose words are spr
 a section's passages then finds that section even when no single passage holds them all.
 
 Both spaces are fitted by :mod:`qabot.retrieval.tfidf` (scikit-learn's numbers, each
-distinct word analysed once). Each matrix is held column by column only (CSC: a feature's
-postings, saved and memory-mapped as such), and a question reads only the columns of its
-own features, so its cost grows with those features' postings, not with the corpus. Each
-passage's score is the sum of the same products as the full sparse-matrix-times-dense-vector
-product, added in ascending feature order, so the two differ by rounding alone;
+distinct word analysed once). Each matrix is held column by column only (a feature's
+postings, as counts with each row's norm: :mod:`qabot.retrieval.postings`; saved and
+memory-mapped as such), and a question reads only the columns of its own features, so its
+cost grows with those features' postings, not with the corpus. Each passage's score is the
+full sparse-matrix-times-dense-vector product's up to rounding;
 :meth:`LexicalIndex.full_matrix_scores` keeps the full product as the reference the tests
 and ``benchmarks/scale.py`` compare against.
 
@@ -50,6 +50,7 @@ import Stemmer
 
 from ..errors import IndexFormatError
 from ..passages import Passage
+from .postings import CountColumns, log_table
 from .tfidf import char_ngrams, fit, word_ngrams
 
 __all__ = [
@@ -168,8 +169,8 @@ MATRICES = ("word", "char", "section_word", "section_char")
 class LexicalIndex:
     """A TF-IDF index over passages: build once, query many times.
 
-    Each matrix is held column by column only (CSC: a feature's postings), and may be a
-    read-only memory map of a saved index.
+    Each matrix is held column by column only (a feature's postings, as counts with each
+    row's norm), and may be a read-only memory map of a saved index.
     """
 
     def __init__(
@@ -177,7 +178,7 @@ class LexicalIndex:
         passages: Sequence[Passage],
         word: Space,
         char: Space,
-        matrices: Mapping[str, sp.csc_matrix],
+        matrices: Mapping[str, CountColumns],
         section_of: np.ndarray,
         stems: Iterable[str],
         surface: Iterable[str],
@@ -192,6 +193,7 @@ class LexicalIndex:
         self._surface_words = frozenset(surface)
         self._unseen_weight = float(word.idf.max()) if len(word.idf) else 1.0
         self._postings = tuple(self._matrices[name] for name in MATRICES)
+        self._log_tables = {name: _log_table_for(m.counts) for name, m in self._matrices.items()}
         # A question is analysed once per ask although scoring, the highlight and the
         # coverage check each need it; per index, so no state is shared between indexes.
         self._query = lru_cache(maxsize=QUERY_CACHE)(self._analyze)
@@ -206,14 +208,17 @@ class LexicalIndex:
             raise IndexFormatError("cannot index an empty list of passages")
         section_of = section_numbers(passages)
         sections: list[list[str]] = []
+        headings: list[int] = []
         for p, number in zip(passages, section_of.tolist(), strict=True):
             if number == len(sections):
                 sections.append([*p.parents, p.section])
+                headings.append(len(p.parents) + 1)
             sections[number].append(p.text)
         fitted = fit(
             [(*p.parents, p.section, p.text) for p in passages], sections,
             normalize=normalize, word_pattern=_WORD, stop_words=STOP_WORDS,
-            max_df=MAX_WORD_DF if len(passages) >= MIN_PASSAGES_FOR_MAX_DF else None)
+            max_df=MAX_WORD_DF if len(passages) >= MIN_PASSAGES_FOR_MAX_DF else None,
+            section_of=section_of, headings=headings)
         return cls(passages, Space("word", _numbered(fitted.word_terms), fitted.word_idf),
                    Space("char", _numbered(fitted.char_terms), fitted.char_idf),
                    fitted.matrices, section_of, fitted.stems, fitted.surface)
@@ -275,7 +280,7 @@ class LexicalIndex:
 
     def _in_passage(self, column: int, position: int) -> bool:
         words = self._matrices["word"]
-        rows = words.indices[words.indptr[column]:words.indptr[column + 1]]
+        rows = words.rows[words.indptr[column]:words.indptr[column + 1]]
         at = int(np.searchsorted(rows, position))
         return at < len(rows) and int(rows[at]) == position
 
@@ -284,11 +289,22 @@ class LexicalIndex:
 
         Only the postings of the question's word and character features are read.
         """
-        query = self._query(question)
+        word, char = self._query(question)
         words, chars, section_words, section_chars = self._postings
-        own = _blend(_dot(words, query[0]), _dot(chars, query[1]))
-        section = _blend(_dot(section_words, query[0]), _dot(section_chars, query[1]))
+        tables = self._log_tables
+        word_idf, char_idf = self._word.idf, self._char.idf
+        own = _blend(_dot(words, word, word_idf, tables["word"]),
+                     _dot(chars, char, char_idf, tables["char"]))
+        section = _blend(_dot(section_words, word, word_idf, tables["section_word"]),
+                         _dot(section_chars, char, char_idf, tables["section_char"]))
         return (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
+
+    def matrix(self, name: str) -> sp.csc_matrix:
+        """The TF-IDF matrix ``name`` (one of :data:`MATRICES`) whole, as scikit-learn
+        would give it: the reference for the tests and benchmarks, made on request, never
+        used to answer."""
+        space = self._word if name.endswith("word") else self._char
+        return self._matrices[name].to_csc(space.idf)
 
     def full_matrix_scores(self, question: str) -> np.ndarray:
         """:meth:`scores` the old way: every passage's row times the dense question
@@ -296,10 +312,15 @@ class LexicalIndex:
         benchmarks; not used to answer."""
         word, char = (_dense(terms, space) for terms, space in
                       zip(self._query(question), (self._word, self._char), strict=True))
-        m = self._matrices
+        m = self._full_matrices
         own = _blend(m["word"] @ word, m["char"] @ char)
         section = _blend(m["section_word"] @ word, m["section_char"] @ char)
         return (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
+
+    @cached_property
+    def _full_matrices(self) -> dict[str, sp.csr_matrix]:
+        return {name: self.matrix(name).tocsr()
+                for name in ("word", "char", "section_word", "section_char")}
 
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
@@ -326,14 +347,11 @@ class LexicalIndex:
     # --- persistence (the Ranker writes and verifies the files) ----------------------
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The index's arrays by name: each TF-IDF matrix as CSC parts, the idf vectors and
+        """The index's arrays by name: each count matrix's parts, the idf vectors and
         each passage's section number."""
         arrays: dict[str, np.ndarray] = {}
         for name, matrix in self._matrices.items():
-            arrays[f"{name}_data"] = matrix.data
-            arrays[f"{name}_indices"] = matrix.indices
-            arrays[f"{name}_indptr"] = matrix.indptr
-            arrays[f"{name}_shape"] = np.array(matrix.shape, dtype=np.int64)
+            arrays.update(matrix.arrays(name))
         arrays["word_idf"] = self._word.idf
         arrays["char_idf"] = self._char.idf
         arrays["section_of"] = self._section_of
@@ -352,9 +370,9 @@ class LexicalIndex:
                    terms: Mapping[str, list[str]]) -> LexicalIndex:
         """Rebuild an index from :meth:`arrays` and :meth:`term_lists` after checking them.
 
-        Every matrix must be a well-formed CSC matrix (indptr from 0 rising to nnz, row
-        indices inside the passages or sections, finite values) with one column per term;
-        anything else raises :class:`IndexFormatError` saying what is wrong.
+        Every matrix must be well formed (indptr from 0 rising to nnz, row indices inside
+        the passages or sections, positive counts, finite positive norms) with one column
+        per term; anything else raises :class:`IndexFormatError` saying what is wrong.
         """
         word_vocabulary = _checked_terms(terms.get("word_terms"), "word")
         char_vocabulary = _checked_terms(terms.get("char_terms"), "char")
@@ -370,8 +388,9 @@ class LexicalIndex:
         sections = int(section_of.max()) + 1
         matrices = {}
         for name in MATRICES:
-            rows = sections if name.startswith("section") else len(passages)
-            matrices[name] = _checked_csc(arrays, name, rows, columns[name.split("_")[-1]])
+            rows = len(passages) if name in ("word", "char") else sections
+            matrices[name] = CountColumns.from_saved(arrays, name, rows,
+                                                     columns[name.split("_")[-1]])
         idf = {}
         for name in ("word", "char"):
             values = np.asarray(arrays.get(f"{name}_idf", np.zeros(0)))
@@ -400,13 +419,6 @@ def _in_column_order(vocabulary: Mapping[str, int]) -> list[str]:
     return terms
 
 
-def _terms(row: sp.spmatrix) -> _Terms:
-    """A one-row sparse vector's nonzero features in ascending order, and their weights."""
-    row = sp.csr_matrix(row)
-    row.sum_duplicates()  # also sorts the features
-    return row.indices.astype(np.intp), row.data
-
-
 def _dense(terms: _Terms, space: Space) -> np.ndarray:
     vector = np.zeros(len(space.idf))
     vector[terms[0]] = terms[1]
@@ -425,15 +437,15 @@ def _counts(space: Space, text: str) -> Counter[int]:
 
 
 def _vector(space: Space, text: str) -> _Terms:
-    """The TF-IDF vector of ``text`` as (feature, weight) pairs, as scikit-learn's
-    ``transform`` computes it (counts of the known features, ``1 + ln(count)``, times idf,
-    divided by the L2 norm summed in feature order) without its input validation, which
-    costs a question about twenty times the arithmetic."""
+    """The TF-IDF vector of ``text`` as (feature, weight) pairs (:func:`_weights`)."""
     return _weights(space, _counts(space, text))
 
 
 def _weights(space: Space, counts: Mapping[int, int], *, frozen: bool = False) -> _Terms:
-    """:func:`_vector` from the feature counts (read-only arrays if ``frozen``)."""
+    """A text's TF-IDF vector as (feature, weight) pairs from its feature counts, as
+    scikit-learn's ``transform`` computes it (``1 + ln(count)``, times idf, divided by the L2
+    norm summed in feature order), without its input validation (read-only arrays if
+    ``frozen``)."""
     features = np.array(sorted(counts), dtype=np.intp)
     weights = np.array([counts[f] for f in features.tolist()], dtype=np.float64)
     np.log(weights, weights)
@@ -449,30 +461,29 @@ def _weights(space: Space, counts: Mapping[int, int], *, frozen: bool = False) -
     return features, weights
 
 
-def _columns(matrix: sp.spmatrix) -> sp.csc_matrix:
-    """``matrix`` column by column (each column's rows ascending): one feature's postings."""
-    columns = sp.csc_matrix(matrix)
-    columns.sort_indices()
-    return columns
-
-
-def _dot(columns: sp.csc_matrix, terms: _Terms) -> np.ndarray:
+def _dot(columns: CountColumns, terms: _Terms, idf: np.ndarray,
+         table: np.ndarray | None) -> np.ndarray:
     """``matrix @ vector`` for a sparse ``vector``, reading only its features' postings.
 
-    Each row's products are added in ascending feature order starting from zero: the
-    very numbers of the CSR product when the row's features are stored in that order (a
-    zero feature adds exactly 0.0 there), equal up to rounding otherwise.
+    A TF-IDF entry is ``(1 + ln count) * idf / norm``; each row's norm is taken out of its
+    sum (``sum(tf * idf * weight) / norm``), so a posting costs a table lookup and a
+    product, and the sum is the full product's up to rounding (about 1e-16 of a score).
     """
     features, weights = terms
-    starts = columns.indptr[features]
-    counts = columns.indptr[features + 1] - starts
-    total = int(counts.sum())
-    if not total:
+    taken = columns.take(features)
+    if not len(taken.rows):
         return np.zeros(columns.shape[0])
-    # Positions of every posting of every feature, feature after feature.
-    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-    products = columns.data[offsets] * np.repeat(weights, counts)
-    return np.bincount(columns.indices[offsets], weights=products, minlength=columns.shape[0])
+    values = (table[taken.counts] if table is not None
+              else np.log(taken.counts.astype(np.float64)) + 1.0)
+    values *= np.repeat(idf[features] * weights, taken.sizes)
+    sums = np.bincount(taken.rows, weights=values, minlength=columns.shape[0])
+    sums /= columns.norms
+    return sums
+
+
+def _log_table_for(counts: np.ndarray) -> np.ndarray | None:
+    """``1 + ln count`` for every value of ``counts``'s type, when that type is small."""
+    return log_table(int(np.iinfo(counts.dtype).max)) if counts.dtype.itemsize <= 2 else None
 
 
 def _sparse_dot(a: _Terms, b: _Terms) -> float:
@@ -496,32 +507,3 @@ def _checked_terms(terms: object, name: str) -> dict[str, int]:
     if len(vocabulary) != len(terms):
         raise IndexFormatError(f"{name} vocabulary repeats a term")
     return vocabulary
-
-
-def _checked_csc(arrays: Mapping[str, np.ndarray], name: str, rows: int,
-                 columns: int) -> sp.csc_matrix:
-    """A CSC matrix from saved parts, refused unless every part is consistent."""
-    try:
-        data = np.asarray(arrays[f"{name}_data"])
-        indices = np.asarray(arrays[f"{name}_indices"])
-        indptr = np.asarray(arrays[f"{name}_indptr"])
-        shape = tuple(int(x) for x in np.asarray(arrays[f"{name}_shape"]).tolist())
-    except (KeyError, TypeError, ValueError):
-        raise IndexFormatError(f"{name} matrix is missing or malformed") from None
-    if shape != (rows, columns):
-        raise IndexFormatError(f"{name} matrix is {shape}, expected {(rows, columns)}")
-    if data.dtype.kind != "f" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
-        raise IndexFormatError(f"{name} matrix has the wrong array types")
-    nnz = len(data)
-    if (data.ndim != 1 or indices.shape != (nnz,) or indptr.shape != (columns + 1,)
-            or indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0)):
-        raise IndexFormatError(f"{name} matrix has an inconsistent column structure")
-    if nnz and (indices.min() < 0 or indices.max() >= rows):
-        raise IndexFormatError(f"{name} matrix has a row index out of range")
-    if not np.all(np.isfinite(data)):
-        raise IndexFormatError(f"{name} matrix holds a value that is not finite")
-    matrix = sp.csc_matrix((rows, columns), dtype=data.dtype)
-    # Set the parts directly: the constructor would copy (and so read) memory-mapped arrays.
-    matrix.data, matrix.indices, matrix.indptr = data, indices, indptr
-    matrix.has_sorted_indices = True
-    return matrix

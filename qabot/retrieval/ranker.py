@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Format 4: one ``.npy`` file per array, memory-mapped; CSC matrices; term lists as text.
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 #: Passages embedded per encoder call while building (one progress step each).
 EMBED_BATCH = 512
 #: ``progress(stage, done, total)``: how far a build has come.
@@ -236,6 +236,9 @@ class Ranker:
         _write_bytes(directory / "manifest.json", json.dumps(manifest).encode("utf-8"))
         for name in OLD_FILES:
             (directory / name).unlink(missing_ok=True)
+        for path in directory.glob("*.npy"):  # arrays of an index of another format
+            if path.stem not in arrays:
+                path.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], *, version: str, corpus_hash: str,

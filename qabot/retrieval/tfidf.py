@@ -15,7 +15,12 @@ per distinct item:
 * **characters**: ``char_wb`` n-grams never cross whitespace, so a text's n-gram counts are
   ``W @ G``, its counts of whitespace-separated words times each distinct word's n-gram
   counts. The product is computed as ``G.T @ W.T``, which is the column-by-column (CSC)
-  matrix the postings need, with no transposed copy.
+  matrix the postings need, with no transposed copy, a block of n-grams at a time; only
+  the passages' and the sections' headings' counts are made so, the sections' own being
+  sums of those (:func:`~qabot.retrieval.postings.section_count_matrix`).
+
+What is kept is counts and each row's norm (:class:`~qabot.retrieval.postings.CountColumns`),
+not the TF-IDF values, which a question computes from them as the build would have.
 
 Columns are numbered in sorted term order, as scikit-learn numbers them. Word features in
 more than ``MAX_WORD_DF`` of the passages are dropped (from ``MIN_PASSAGES_FOR_MAX_DF``
@@ -33,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import Stemmer
+
+from .postings import CountColumns, section_count_matrix, tfidf_norms
 
 __all__ = ["CHAR_NGRAMS", "Fitted", "char_ngrams", "fit", "tfidf_columns", "word_ngrams"]
 
@@ -72,14 +79,15 @@ def word_ngrams(word: str) -> list[str]:
 @dataclass(frozen=True)
 class Fitted:
     """Both fitted spaces: the sorted vocabularies (column ``i`` is term ``i``), idf, the
-    four TF-IDF matrices column by column (passages and sections × words and characters),
-    and the corpus's every stem and surface word (for coverage and spelling correction)."""
+    four count matrices column by column with their rows' norms (:class:`CountColumns`:
+    passages and sections × words and characters), and the corpus's every stem and surface
+    word (for coverage and spelling correction)."""
 
     word_terms: list[str]
     word_idf: np.ndarray
     char_terms: list[str]
     char_idf: np.ndarray
-    matrices: dict[str, sp.csc_matrix]
+    matrices: dict[str, CountColumns]
     stems: list[str]
     surface: list[str]
 
@@ -193,14 +201,52 @@ def ngram_word_counts(words: Sequence[str]) -> tuple[list[str], sp.csr_matrix]:
             _counts(rank[flat_ngrams], word_of_ngram, len(ngrams), len(words)))
 
 
+def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
+                   renumber: np.ndarray | None, block: int = 1 << 21) -> sp.csc_matrix:
+    """The texts × n-grams count matrix ``(G.T @ W.T).T`` column by column, each column's
+    rows ascending (after ``renumber``ing them, if given: ``renumber[i]`` is the text the
+    product's row ``i`` is), counts as integers. Computed a block of n-grams at a time, so
+    only one block's product is held in float64."""
+    w_t = w_t.astype(np.int32)
+    per_word = np.diff(w_t.indptr)
+    # A block of n-gram rows of G.T whose product is about ``block`` postings at most.
+    work = np.cumsum(sp.csr_matrix((per_word[g_t.indices], g_t.indices, g_t.indptr),
+                                   shape=g_t.shape).sum(axis=1).A1)
+    edges = np.searchsorted(work, np.arange(block, work[-1] if len(work) else 0, block))
+    bounds = sorted({0, g_t.shape[0], *edges.tolist()})
+    counts, indices, sizes = [], [], []
+    for start, end in itertools.pairwise(bounds):
+        product = g_t[start:end].astype(np.int32) @ w_t
+        product.sort_indices()
+        counts.append(product.data.astype(np.min_scalar_type(int(product.data.max(initial=0)))))
+        indices.append(product.indices.astype(np.int32) if renumber is None
+                       else renumber[product.indices])
+        sizes.append(np.diff(product.indptr))
+        del product
+    indptr = np.zeros(g_t.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(sizes) if sizes else np.zeros(0, np.int64), out=indptr[1:])
+    kind = np.result_type(*[c.dtype for c in counts]) if counts else np.uint8
+    matrix = sp.csc_matrix((rows, g_t.shape[0]), dtype=kind)
+    matrix.data = np.concatenate(counts).astype(kind) if counts else np.zeros(0, kind)
+    matrix.indices = np.concatenate(indices) if indices else np.zeros(0, np.int32)
+    matrix.indptr = indptr
+    return matrix
+
+
 def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
         normalize, word_pattern, stop_words: frozenset[str],  # type: ignore[no-untyped-def]
-        max_df: float | None) -> Fitted:
+        max_df: float | None, section_of: np.ndarray, headings: Sequence[int]) -> Fitted:
     """Fit both spaces on ``texts`` (each passage as its fields) and apply them to
     ``sections`` (each section as its fields); ``max_df`` prunes word features found in
-    more than that share of the passages."""
+    more than that share of the passages.
+
+    Passage ``p`` belongs to section ``section_of[p]``; the first ``headings[s]`` fields of
+    section ``s`` are its headings, and each of its passages is those headings and one
+    field of its own (:mod:`qabot.retrieval.postings` relies on it for the sections'
+    character counts).
+    """
     fields = _Fields(normalize, word_pattern)
-    matrices: dict[str, sp.csc_matrix] = {}
+    matrices: dict[str, CountColumns] = {}
     entries = {}
     for name, docs in (("", texts), ("section_", sections)):
         ids = np.fromiter((fields.id(f) for doc in docs for f in doc), dtype=np.int64)
@@ -261,25 +307,39 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     word_idf = _idf(counts, n)
     counts.sort_indices()
     section_counts.sort_indices()
-    matrices["word"] = tfidf_columns(counts, word_idf)
-    matrices["section_word"] = tfidf_columns(section_counts, word_idf)
+    matrices["word"] = CountColumns.from_counts(counts, tfidf_norms(counts, word_idf))
+    matrices["section_word"] = CountColumns.from_counts(
+        section_counts, tfidf_norms(section_counts, word_idf))
 
     # Characters: each whitespace-separated word's n-grams counted once (G), a text's
     # counts are its word counts times G, computed transposed to come out as columns.
     char_terms, g_t = ngram_word_counts(list(fields.spaced))
     spaced_count = len(fields.spaced)
     flat, offsets = fields.arrays(spaced=True)
-    char_counts = {}
-    for name, (ids, owner, rows) in entries.items():
-        tokens, docs = _gather(ids, owner, flat, offsets)
-        w_t = _counts(tokens, docs, spaced_count, rows)  # word × doc
-        # n-gram × doc: the doc × n-gram matrix's columns (rows unsorted within a column,
-        # which neither the postings sum nor the norms depend on).
-        product = g_t @ w_t
-        del w_t
-        char_counts[name] = sp.csc_matrix((product.data, product.indices, product.indptr),
-                                          shape=(rows, len(char_terms)))
-    char_idf = _idf(char_counts[""], n)
-    matrices["char"] = tfidf_columns(char_counts[""], char_idf)
-    matrices["section_char"] = tfidf_columns(char_counts["section_"], char_idf)
+    section_of = np.asarray(section_of, dtype=np.int64)
+    # Passages numbered section by section for the product, so that each column's
+    # postings come out grouped by section (as section_sums reads them).
+    grouped = np.argsort(section_of, kind="stable")
+    place = np.empty_like(grouped)
+    place[grouped] = np.arange(n)
+    ids, owner, _ = entries[""]
+    tokens, docs = _gather(ids, owner, flat, offsets)
+    char = _ngram_columns(g_t, _counts(tokens, place[docs], spaced_count, n), n,
+                          grouped.astype(np.int32))
+    char_idf = _idf(char, n)
+    # The sections' headings: the first fields of each section.
+    ids, owner, sections_count = entries["section_"]
+    first = np.searchsorted(owner, np.arange(sections_count))
+    heading = np.arange(len(ids)) - first[owner] < np.asarray(headings, dtype=np.int64)[owner]
+    tokens, docs = _gather(ids[heading], owner[heading], flat, offsets)
+    heading_char = _ngram_columns(g_t, _counts(tokens, docs, spaced_count, sections_count),
+                                  sections_count, None)
+    del g_t
+    matrices["char"] = CountColumns.from_counts(char, tfidf_norms(char, char_idf))
+    section_char = section_count_matrix(matrices["char"],
+                                  CountColumns.from_counts(heading_char, np.ones(sections_count)),
+                                  section_of, np.bincount(section_of, minlength=sections_count))
+    del heading_char
+    matrices["section_char"] = CountColumns.from_counts(
+        section_char, tfidf_norms(section_char, char_idf))
     return Fitted(word_terms, word_idf, char_terms, char_idf, matrices, stems, surface)

@@ -1,0 +1,223 @@
+"""TF-IDF postings kept as raw counts, weighted while a question reads them.
+
+A TF-IDF matrix entry is ``(1 + ln count) * idf / norm``: the count of a term in a text,
+the term's idf and the text's L2 norm. Storing that float (8 bytes) plus its row (4) for
+every posting made the character space most of an index's size and of a build's memory.
+:class:`CountColumns` stores the count instead (one or two bytes: the smallest unsigned
+type that holds the largest count) and one norm per row. A question reads its features'
+counts and sums ``(1 + ln count) * idf * weight`` per row, then divides each row's sum by
+its norm: the full product's numbers up to rounding (about 1e-16 of a score), at the cost
+of a table lookup per posting. :meth:`CountColumns.to_csc` makes the whole matrix with the
+build's own operations, for references and tests.
+
+The sections' character counts are not computed from the sections' texts (the biggest
+product of the build). ``char_wb`` n-grams never cross whitespace, so a section's n-gram
+counts are those of its headings plus each of its passages' texts, and a passage's are
+those of the same headings plus its own text: a section's count of a term is the sum of
+its passages' counts less ``(passages - 1)`` times its headings' count
+(:func:`section_count_matrix`, from the passages' postings grouped by section).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import IndexFormatError
+
+__all__ = ["CountColumns", "Taken", "log_table", "section_count_matrix", "section_sums",
+           "tfidf_norms"]
+
+#: The saved parts of a :class:`CountColumns`, as ``{name}_{part}.npy``.
+PARTS = ("counts", "rows", "indptr", "norms", "shape")
+
+
+def log_table(largest: int) -> np.ndarray:
+    """``1 + ln(count)`` for every count up to ``largest``, computed as the build computes
+    it (``np.log`` of float64 counts, then ``+ 1``), so a lookup gives its very bits."""
+    table = np.log(np.arange(max(largest, 1) + 1, dtype=np.float64)[1:])
+    table += 1.0
+    return np.concatenate([[0.0], table])
+
+
+def tfidf_norms(counts: sp.csc_matrix, idf: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Each row's L2 norm of ``(1 + ln count) * idf`` over a CSC count matrix, its squares
+    summed in ascending feature order as scikit-learn sums them; 1.0 for an empty row
+    (nothing to divide). Done ``chunk`` postings at a time, leaving ``counts`` unchanged."""
+    data, indices, indptr = counts.data, counts.indices, counts.indptr
+    rows = counts.shape[0]
+    squares = np.zeros(rows)
+    bounds = list(range(0, len(data), chunk)) + [len(data)]
+    for start, end in itertools.pairwise(bounds):
+        part = data[start:end].astype(np.float64)
+        np.log(part, out=part)
+        part += 1.0
+        first = int(np.searchsorted(indptr, start, side="right")) - 1
+        last = int(np.searchsorted(indptr, end, side="left"))
+        spans = np.clip(indptr[first:last + 1], start, end)
+        part *= np.repeat(idf[first:last], np.diff(spans))
+        squares += np.bincount(indices[start:end], weights=part * part, minlength=rows)
+    norms = np.sqrt(squares)
+    norms[norms == 0.0] = 1.0
+    return norms
+
+
+@dataclass(frozen=True)
+class Taken:
+    """Some columns' postings, column after column: rows, counts and each column's size."""
+
+    rows: np.ndarray
+    counts: np.ndarray
+    sizes: np.ndarray
+
+
+@dataclass(frozen=True)
+class CountColumns:
+    """A texts × terms count matrix held column by column (each term's postings: its rows
+    and counts), with each row's TF-IDF norm. May be read-only memory maps of a saved index."""
+
+    counts: np.ndarray
+    rows: np.ndarray
+    indptr: np.ndarray
+    norms: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def from_counts(cls, counts: sp.csc_matrix, norms: np.ndarray) -> CountColumns:
+        """Pack a CSC count matrix (float or integer counts) with its rows' norms."""
+        largest = int(counts.data.max()) if counts.nnz else 0
+        kind = np.min_scalar_type(largest) if largest else np.dtype(np.uint8)
+        return cls(counts.data.astype(kind), counts.indices.astype(np.int32),
+                   counts.indptr.astype(np.int64), np.asarray(norms, dtype=np.float64),
+                   (int(counts.shape[0]), int(counts.shape[1])))
+
+    @property
+    def nnz(self) -> int:
+        return len(self.counts)
+
+    def take(self, features: np.ndarray) -> Taken:
+        """Every posting of ``features`` (ascending column numbers), feature after feature."""
+        starts = self.indptr[features]
+        sizes = self.indptr[features + 1] - starts
+        total = int(sizes.sum())
+        positions = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(total)
+        return Taken(self.rows[positions], self.counts[positions], sizes)
+
+    def entries(self, taken: Taken, idf: np.ndarray, table: np.ndarray | None) -> np.ndarray:
+        """The TF-IDF values of ``taken`` postings, given each one's idf:
+        ``(1 + ln count) * idf / norm`` in the build's order of operations (``1 + ln count``
+        looked up in a :func:`log_table` when one covers the counts' type)."""
+        if table is None:
+            values = np.log(taken.counts.astype(np.float64))
+            values += 1.0
+        else:
+            values = table[taken.counts]
+        values *= idf
+        values /= self.norms[taken.rows]
+        return values
+
+    def to_csc(self, idf: np.ndarray) -> sp.csc_matrix:
+        """The whole TF-IDF matrix (for references and tests; a question never needs it)."""
+        largest = int(self.counts.max()) if self.nnz else 0
+        table = log_table(largest) if largest <= 1 << 16 else None
+        per_column = np.repeat(idf, np.diff(self.indptr))
+        values = self.entries(Taken(self.rows, self.counts, np.diff(self.indptr)), per_column,
+                              table)
+        matrix = sp.csc_matrix((values, self.rows.astype(np.int64), self.indptr),
+                               shape=self.shape)
+        matrix.sort_indices()
+        return matrix
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        return {f"{name}_counts": self.counts, f"{name}_rows": self.rows,
+                f"{name}_indptr": self.indptr, f"{name}_norms": self.norms,
+                f"{name}_shape": np.array(self.shape, dtype=np.int64)}
+
+    @classmethod
+    def from_saved(cls, arrays: Mapping[str, np.ndarray], name: str, rows: int,
+                   columns: int) -> CountColumns:
+        """The matrix ``name`` from saved parts, refused unless every part is consistent."""
+        try:
+            counts, positions, indptr, norms = (np.asarray(arrays[f"{name}_{part}"])
+                                                for part in PARTS[:4])
+            shape = tuple(int(x) for x in np.asarray(arrays[f"{name}_shape"]).tolist())
+        except (KeyError, TypeError, ValueError):
+            raise IndexFormatError(f"{name} matrix is missing or malformed") from None
+        if shape != (rows, columns):
+            raise IndexFormatError(f"{name} matrix is {shape}, expected {(rows, columns)}")
+        if (counts.dtype.kind != "u" or positions.dtype != np.int32
+                or indptr.dtype != np.int64 or norms.dtype != np.float64):
+            raise IndexFormatError(f"{name} matrix has the wrong array types")
+        nnz = len(counts)
+        if (counts.ndim != 1 or positions.shape != (nnz,) or indptr.shape != (columns + 1,)
+                or indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0)):
+            raise IndexFormatError(f"{name} matrix has an inconsistent column structure")
+        if nnz and (positions.min() < 0 or positions.max() >= rows or counts.min() == 0):
+            raise IndexFormatError(f"{name} matrix has a row or count out of range")
+        if norms.shape != (rows,) or not np.all(np.isfinite(norms)) or np.any(norms <= 0):
+            raise IndexFormatError(f"{name} matrix's norms do not match its rows")
+        return cls(counts, positions, indptr, norms, (rows, columns))
+
+
+def section_sums(passages: Taken, headings: CountColumns, features: np.ndarray,
+                 section_of: np.ndarray, sizes: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sections' counts of ``features`` (ascending columns), from the passages'
+    postings of them (grouped by section within each column) and the sections' headings'.
+
+    Returns, one entry per (feature, section) with a nonzero count, feature after feature
+    and sections ascending within a feature: the feature's index in ``features``, the
+    section, and its count (float64, exact).
+    """
+    if not len(passages.rows):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    section = section_of[passages.rows]
+    starts = np.empty(len(section), dtype=bool)
+    starts[0] = True
+    np.not_equal(section[1:], section[:-1], out=starts[1:])
+    ends = np.cumsum(passages.sizes)
+    starts[ends[ends < len(section)]] = True  # a new feature starts a new group
+    starts = np.flatnonzero(starts)
+    sums = np.add.reduceat(passages.counts, starts, dtype=np.float64)
+    feature = np.searchsorted(ends, starts, side="right")
+    section = section[starts]
+    held = headings.take(features)
+    if len(held.rows):
+        sections = np.int64(headings.shape[0])
+        keys = feature * sections + section
+        held_keys = (np.repeat(np.arange(len(features), dtype=np.int64), held.sizes) * sections
+                     + held.rows)
+        at = np.searchsorted(keys, held_keys)
+        if np.any(at >= len(keys)) or np.any(keys[np.minimum(at, len(keys) - 1)] != held_keys):
+            raise IndexFormatError("the sections' heading counts do not match their passages")
+        sums[at] -= (sizes[held.rows] - 1) * held.counts.astype(np.float64)
+    return feature, section, sums
+
+
+def section_count_matrix(passages: CountColumns, headings: CountColumns, section_of: np.ndarray,
+                   sizes: np.ndarray, block: int = 1 << 21) -> sp.csc_matrix:
+    """The sections × terms count matrix, column by column with rows ascending, made from
+    the passages' counts (grouped by section within each column) and the headings' by
+    :func:`section_sums`, ``block`` passage postings at a time: never from the sections'
+    texts."""
+    columns = passages.shape[1]
+    edges = np.searchsorted(passages.indptr, np.arange(block, passages.nnz, block))
+    counts, rows, per_column = [], [], []
+    for start, end in itertools.pairwise(sorted({0, columns, *edges.tolist()})):
+        features = np.arange(start, end)
+        feature, section, sums = section_sums(passages.take(features), headings, features,
+                                              section_of, sizes)
+        counts.append(sums.astype(np.int64))
+        rows.append(section.astype(np.int32))
+        per_column.append(np.bincount(feature, minlength=end - start))
+    indptr = np.zeros(columns + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(per_column), out=indptr[1:])
+    matrix = sp.csc_matrix((headings.shape[0], columns), dtype=np.int64)
+    matrix.data, matrix.indices = np.concatenate(counts), np.concatenate(rows)
+    matrix.indptr = indptr
+    return matrix

@@ -1,0 +1,136 @@
+"""Postings kept as counts (qabot.retrieval.postings): the TF-IDF values a question reads
+from them, and the sections' character counts made from the passages' and headings'."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import qabot.retrieval.lexical as lexical
+from qabot.retrieval.postings import (
+    CountColumns,
+    log_table,
+    section_count_matrix,
+    section_sums,
+    tfidf_norms,
+)
+
+
+def _random_counts(rng: np.random.Generator, rows: int, columns: int,
+                   largest: int) -> np.ndarray:
+    dense = rng.integers(1, largest + 1, size=(rows, columns)) * (
+        rng.random((rows, columns)) < 0.25)
+    return dense.astype(np.float64)
+
+
+def _tfidf(dense: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """The reference: scikit-learn's sublinear TF-IDF with L2 rows, on a dense array."""
+    values = np.where(dense > 0, np.log(np.where(dense > 0, dense, 1)) + 1.0, 0.0) * idf
+    norms = np.sqrt((values ** 2).sum(axis=1))
+    norms[norms == 0] = 1.0
+    return values / norms[:, None]
+
+
+@pytest.mark.parametrize(("largest", "kind"), [(1, np.uint8), (255, np.uint8),
+                                               (300, np.uint16), (70000, np.uint32)])
+def test_counts_take_the_smallest_type_and_give_the_tfidf_values(
+        largest: int, kind: type) -> None:
+    rng = np.random.default_rng(largest)
+    dense = _random_counts(rng, 30, 12, largest)
+    dense[0, 0] = largest
+    counts = sp.csc_matrix(dense)
+    idf = rng.random(12) + 1.0
+    columns = CountColumns.from_counts(counts, tfidf_norms(counts, idf))
+    assert columns.counts.dtype == kind
+    np.testing.assert_allclose(columns.to_csc(idf).toarray(), _tfidf(dense, idf),
+                               rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dot_through_count_postings_is_the_tfidf_product(seed: int) -> None:
+    """Rows stored in any order within a column (as the character space stores them,
+    grouped by section), any sparse question vector, empty columns included."""
+    rng = np.random.default_rng(seed)
+    dense = _random_counts(rng, 40, 30, 300)
+    dense[:, 3] = 0
+    counts = sp.csc_matrix(dense)
+    for column in range(counts.shape[1]):
+        start, end = counts.indptr[column], counts.indptr[column + 1]
+        order = rng.permutation(end - start)
+        counts.indices[start:end] = counts.indices[start:end][order]
+        counts.data[start:end] = counts.data[start:end][order]
+    idf = rng.random(30) + 1.0
+    columns = CountColumns.from_counts(counts, tfidf_norms(counts, idf))
+    features = np.array(sorted(rng.choice(30, size=8, replace=False)), dtype=np.intp)
+    features = np.union1d(features, [3])
+    weights = rng.random(len(features))
+    vector = np.zeros(30)
+    vector[features] = weights
+    table = lexical._log_table_for(columns.counts)
+    got = lexical._dot(columns, (features, weights), idf, table)
+    np.testing.assert_allclose(got, _tfidf(dense, idf) @ vector, rtol=1e-12, atol=1e-15)
+    none = lexical._dot(columns, (np.zeros(0, np.intp), np.zeros(0)), idf, table)
+    assert none.tolist() == [0.0] * 40
+
+
+def test_log_table_is_one_plus_ln() -> None:
+    table = log_table(300)
+    assert table[0] == 0.0 and table[1] == 1.0
+    np.testing.assert_array_equal(table[1:], np.log(np.arange(1.0, 301.0)) + 1.0)
+
+
+@pytest.fixture
+def sections() -> dict[str, object]:
+    """Passages in sections (numbered out of order, one repeated later) whose counts are
+    their section's heading counts plus their own text's, as a passage's indexed text is."""
+    rng = np.random.default_rng(7)
+    section_of = np.array([0, 0, 1, 2, 2, 2, 0, 3, 1, 3])
+    sections, columns = 4, 25
+    headings = _random_counts(rng, sections, columns, 3)
+    headings[:, 5] = 0
+    headings[3] = 0  # a section whose headings hold no n-gram
+    texts = _random_counts(rng, len(section_of), columns, 4)
+    passages = sp.csc_matrix(headings[section_of] + texts)
+    expected = headings + np.array([texts[section_of == s].sum(axis=0)
+                                    for s in range(sections)])
+    grouped = np.argsort(section_of, kind="stable")
+    by_section = sp.csc_matrix(passages[grouped])  # rows in section order, renumbered back
+    by_section.sort_indices()
+    stored = sp.csc_matrix((by_section.data, grouped[by_section.indices].astype(np.int32),
+                            by_section.indptr), shape=passages.shape)
+    idf = rng.random(columns) + 1.0
+    return {"section_of": section_of, "sizes": np.bincount(section_of),
+            "passages": CountColumns.from_counts(stored, tfidf_norms(passages, idf)),
+            "headings": CountColumns.from_counts(sp.csc_matrix(headings), np.ones(sections)),
+            "expected": expected, "idf": idf}
+
+
+def test_section_counts_are_the_passages_sums_less_the_repeated_headings(
+        sections: dict) -> None:  # type: ignore[type-arg]
+    features = np.array([0, 2, 5, 6, 11, 24])
+    feature, section, sums = section_sums(sections["passages"].take(features),
+                                          sections["headings"], features,
+                                          sections["section_of"], sections["sizes"])
+    got = np.zeros((4, len(features)))
+    got[section, feature] = sums
+    np.testing.assert_array_equal(got, sections["expected"][:, features])
+    assert np.all(sums > 0)
+    assert len(sums) == np.count_nonzero(sections["expected"][:, features])
+    keys = feature * 4 + section
+    assert np.all(np.diff(keys) > 0)  # feature after feature, sections ascending
+
+
+@pytest.mark.parametrize("block", [1, 7, 1 << 21])
+def test_the_section_count_matrix_is_made_from_the_passages_and_headings(
+        sections: dict, block: int) -> None:  # type: ignore[type-arg]
+    got = section_count_matrix(sections["passages"], sections["headings"],
+                         sections["section_of"], sections["sizes"], block=block)
+    assert got.has_sorted_indices or _rows_ascending(got)
+    np.testing.assert_array_equal(got.toarray(), sections["expected"])
+    assert got.nnz == np.count_nonzero(sections["expected"])
+
+
+def _rows_ascending(matrix: sp.csc_matrix) -> bool:
+    return all(np.all(np.diff(matrix.indices[a:b]) > 0)
+               for a, b in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True))
