@@ -91,8 +91,10 @@ class CountColumns:
         """Pack a CSC count matrix (float or integer counts) with its rows' norms."""
         largest = int(counts.data.max()) if counts.nnz else 0
         kind = np.min_scalar_type(largest) if largest else np.dtype(np.uint8)
-        return cls(counts.data.astype(kind), counts.indices.astype(np.int32),
-                   counts.indptr.astype(np.int64), np.asarray(norms, dtype=np.float64),
+        return cls(counts.data.astype(kind, copy=False),
+                   counts.indices.astype(np.int32, copy=False),
+                   counts.indptr.astype(np.int64, copy=False),
+                   np.asarray(norms, dtype=np.float64),
                    (int(counts.shape[0]), int(counts.shape[1])))
 
     @property
@@ -212,12 +214,14 @@ def section_count_matrix(passages: CountColumns, headings: CountColumns, section
         features = np.arange(start, end)
         feature, section, sums = section_sums(passages.take(features), headings, features,
                                               section_of, sizes)
-        counts.append(sums.astype(np.int64))
+        counts.append(sums.astype(np.min_scalar_type(int(sums.max(initial=0)))))
         rows.append(section.astype(np.int32))
         per_column.append(np.bincount(feature, minlength=end - start))
     indptr = np.zeros(columns + 1, dtype=np.int64)
     np.cumsum(np.concatenate(per_column), out=indptr[1:])
-    matrix = sp.csc_matrix((headings.shape[0], columns), dtype=np.int64)
-    matrix.data, matrix.indices = np.concatenate(counts), np.concatenate(rows)
+    kind = np.result_type(np.uint8, *[c.dtype for c in counts])
+    matrix = sp.csc_matrix((headings.shape[0], columns), dtype=kind)
+    matrix.data = np.concatenate(counts).astype(kind, copy=False)
+    matrix.indices = np.concatenate(rows)
     matrix.indptr = indptr
     return matrix

@@ -336,9 +336,10 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
                                   sections_count, None)
     del g_t
     matrices["char"] = CountColumns.from_counts(char, tfidf_norms(char, char_idf))
-    section_char = section_count_matrix(matrices["char"],
-                                  CountColumns.from_counts(heading_char, np.ones(sections_count)),
-                                  section_of, np.bincount(section_of, minlength=sections_count))
+    del char
+    section_char = section_count_matrix(
+        matrices["char"], CountColumns.from_counts(heading_char, np.ones(sections_count)),
+        section_of, np.bincount(section_of, minlength=sections_count))
     del heading_char
     matrices["section_char"] = CountColumns.from_counts(
         section_char, tfidf_norms(section_char, char_idf))
