@@ -150,7 +150,7 @@ def saved(tmp_path: Path, index: Ranker) -> Path:
 def test_save_writes_arrays_term_lists_and_json(saved: Path) -> None:
     names = sorted(p.name for p in saved.iterdir())
     assert {"index.json", "manifest.json", "word_terms.terms", "char_terms.terms",
-            "stems.terms", "surface.terms", "word_counts.npy", "char_rows.npy",
+            "stems.terms", "surface.terms", "word_counts.npy", "char_low.npy",
             "section_of.npy"} <= set(names)
     assert all(n.endswith((".npy", ".terms")) for n in names if not n.endswith(".json"))
     meta = json.loads((saved / "index.json").read_text("utf-8"))
@@ -266,7 +266,7 @@ CORRUPTIONS = [
         lambda d: (d / "index.json").write_text("[]", "utf-8"),
         id="json-not-an-object",
     ),
-    pytest.param(lambda d: (d / "char_rows.npy").write_bytes(b"not an array at all"),
+    pytest.param(lambda d: (d / "char_low.npy").write_bytes(b"not an array at all"),
                  id="garbage-npz"),
     pytest.param(
         _truncate_npz,

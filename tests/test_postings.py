@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 import qabot.retrieval.lexical as lexical
+from qabot.errors import IndexFormatError
 from qabot.retrieval.postings import (
     CountColumns,
     log_table,
@@ -95,13 +96,10 @@ def sections() -> dict[str, object]:
     expected = headings + np.array([texts[section_of == s].sum(axis=0)
                                     for s in range(sections)])
     grouped = np.argsort(section_of, kind="stable")
-    by_section = sp.csc_matrix(passages[grouped])  # rows in section order, renumbered back
-    by_section.sort_indices()
-    stored = sp.csc_matrix((by_section.data, grouped[by_section.indices].astype(np.int32),
-                            by_section.indptr), shape=passages.shape)
+    by_section = sp.csc_matrix(passages[grouped])  # numbered so that sections never decrease
     idf = rng.random(columns) + 1.0
-    return {"section_of": section_of, "sizes": np.bincount(section_of),
-            "passages": CountColumns.from_counts(stored, tfidf_norms(passages, idf)),
+    return {"section_of": section_of[grouped], "sizes": np.bincount(section_of),
+            "passages": CountColumns.from_counts(by_section, np.ones(len(section_of))),
             "headings": CountColumns.from_counts(sp.csc_matrix(headings), np.ones(sections)),
             "expected": expected, "idf": idf}
 
@@ -134,3 +132,36 @@ def test_the_section_count_matrix_is_made_from_the_passages_and_headings(
 def _rows_ascending(matrix: sp.csc_matrix) -> bool:
     return all(np.all(np.diff(matrix.indices[a:b]) > 0)
                for a, b in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True))
+
+
+@pytest.mark.parametrize("chunk", [5, 1 << 22])
+def test_rows_past_65536_are_stored_in_blocks_and_read_back(chunk: int) -> None:
+    """Rows are kept as their low 16 bits, the high part in where they sit: a matrix of
+    200,000 rows reads back every posting's row, column by column, ascending."""
+    rng = np.random.default_rng(3)
+    rows, columns = 200_000, 9
+    row = rng.integers(0, rows, size=400)
+    column = rng.integers(0, columns, size=400)
+    row[:3], column[:3] = [0, 65535, rows - 1], [2, 2, 2]  # block edges and the last row
+    counts = sp.csc_matrix((np.ones(400), (row, column)), shape=(rows, columns))
+    packed = CountColumns.from_counts(counts, np.ones(rows), chunk=chunk)
+    assert packed.low.dtype == np.uint16 and packed.splits.shape == (columns, 5)
+    taken = packed.take(np.arange(columns))
+    np.testing.assert_array_equal(taken.rows, counts.indices)
+    np.testing.assert_array_equal(taken.counts, counts.data)
+    np.testing.assert_array_equal(taken.sizes, np.diff(counts.indptr))
+    some = packed.take(np.array([2, 7]))
+    expected = np.concatenate([counts.indices[counts.indptr[c]:counts.indptr[c + 1]]
+                               for c in (2, 7)])
+    np.testing.assert_array_equal(some.rows, expected)
+    saved = CountColumns.from_saved(packed.arrays("m"), "m", rows, columns)
+    np.testing.assert_array_equal(saved.take(np.arange(columns)).rows, counts.indices)
+
+
+def test_a_saved_row_past_the_last_text_is_refused() -> None:
+    counts = sp.csc_matrix((np.ones(3), ([0, 5, 70000], [0, 1, 1])), shape=(70001, 2))
+    arrays = CountColumns.from_counts(counts, np.ones(70001)).arrays("m")
+    arrays["m_low"] = arrays["m_low"].copy()
+    arrays["m_low"][-1] = 65535  # row 131071 of 70001
+    with pytest.raises(IndexFormatError, match="out of range"):
+        CountColumns.from_saved(arrays, "m", 70001, 2)

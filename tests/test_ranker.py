@@ -142,7 +142,7 @@ def _set(values, index, value):  # type: ignore[no-untyped-def]
 
 
 FORGED = [
-    pytest.param(_edit_array("word_rows", lambda a: _set(a, 0, 10**6)), "out of range",
+    pytest.param(_edit_array("word_low", lambda a: _set(a, 0, 65535)), "out of range",
                  id="column-index-out-of-range"),
     pytest.param(_edit_array("word_shape", lambda a: _set(a, 1, 10**12)), "word matrix is",
                  id="huge-shape"),
@@ -150,7 +150,7 @@ FORGED = [
                  id="nan-norm"),
     pytest.param(_edit_array("char_counts", lambda a: _set(a, 0, 0)), "out of range",
                  id="zero-count"),
-    pytest.param(_edit_array("char_indptr", lambda a: a[::-1].copy()), "structure",
+    pytest.param(_edit_array("char_splits", lambda a: a[::-1].copy()), "structure",
                  id="indptr-reversed"),
     pytest.param(_edit_array("embeddings", lambda a: a[:, :10].copy()), "embeddings",
                  id="embeddings-of-another-dimension"),

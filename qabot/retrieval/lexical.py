@@ -279,8 +279,7 @@ class LexicalIndex:
                    if columns[t] is not None and self._in_passage(columns[t], position)) / total
 
     def _in_passage(self, column: int, position: int) -> bool:
-        words = self._matrices["word"]
-        rows = words.rows[words.indptr[column]:words.indptr[column + 1]]
+        rows = self._matrices["word"].take(np.array([column])).rows
         at = int(np.searchsorted(rows, position))
         return at < len(rows) and int(rows[at]) == position
 

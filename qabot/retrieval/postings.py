@@ -33,7 +33,10 @@ __all__ = ["CountColumns", "Taken", "log_table", "section_count_matrix", "sectio
            "tfidf_norms"]
 
 #: The saved parts of a :class:`CountColumns`, as ``{name}_{part}.npy``.
-PARTS = ("counts", "rows", "indptr", "norms", "shape")
+PARTS = ("counts", "low", "splits", "norms", "shape")
+#: Rows per block: a row is stored as its low ``BLOCK_BITS`` bits.
+BLOCK_BITS = 16
+BLOCK = 1 << BLOCK_BITS
 
 
 def log_table(largest: int) -> np.ndarray:
@@ -77,25 +80,52 @@ class Taken:
 
 @dataclass(frozen=True)
 class CountColumns:
-    """A texts × terms count matrix held column by column (each term's postings: its rows
-    and counts), with each row's TF-IDF norm. May be read-only memory maps of a saved index."""
+    """A texts × terms count matrix held column by column (each term's postings: its rows,
+    ascending, and counts), with each row's TF-IDF norm. May be read-only memory maps of a
+    saved index.
+
+    A row number is stored as its low 16 bits (``low``); the high part is implied by where
+    the posting sits: ``splits[c, h]:splits[c, h + 1]`` are column ``c``'s postings of rows
+    ``h * 65536`` to ``(h + 1) * 65536 - 1``. Rows cost 2 bytes a posting instead of 4,
+    and an index of up to 65,536 texts has one block, whose rows are just ``low``.
+    """
 
     counts: np.ndarray
-    rows: np.ndarray
-    indptr: np.ndarray
+    low: np.ndarray
+    splits: np.ndarray
     norms: np.ndarray
     shape: tuple[int, int]
 
     @classmethod
-    def from_counts(cls, counts: sp.csc_matrix, norms: np.ndarray) -> CountColumns:
+    def from_counts(cls, counts: sp.csc_matrix, norms: np.ndarray,
+                    chunk: int = 1 << 22) -> CountColumns:
         """Pack a CSC count matrix (float or integer counts) with its rows' norms."""
+        if not counts.has_sorted_indices:  # scipy sorts no data narrower than 32 bits
+            counts = sp.csc_matrix((counts.data.astype(np.int32), counts.indices,
+                                    counts.indptr), shape=counts.shape)
+            counts.sort_indices()
         largest = int(counts.data.max()) if counts.nnz else 0
         kind = np.min_scalar_type(largest) if largest else np.dtype(np.uint8)
-        return cls(counts.data.astype(kind, copy=False),
-                   counts.indices.astype(np.int32, copy=False),
-                   counts.indptr.astype(np.int64, copy=False),
-                   np.asarray(norms, dtype=np.float64),
-                   (int(counts.shape[0]), int(counts.shape[1])))
+        rows, columns = (int(n) for n in counts.shape)
+        indptr = counts.indptr.astype(np.int64, copy=False)
+        blocks = _blocks(rows)
+        splits = np.empty((columns, blocks + 1), dtype=np.int64)
+        splits[:, 0] = indptr[:-1]
+        if blocks == 1:
+            splits[:, 1] = indptr[1:]
+        else:
+            edges = np.searchsorted(indptr, np.arange(chunk, counts.nnz, chunk))
+            for first, last in itertools.pairwise(sorted({0, columns, *edges.tolist()})):
+                sizes = np.diff(indptr[first:last + 1])
+                column = np.repeat(np.arange(last - first), sizes)
+                high = counts.indices[indptr[first]:indptr[last]] >> BLOCK_BITS
+                per_block = np.bincount(column * blocks + high,
+                                        minlength=(last - first) * blocks)
+                splits[first:last, 1:] = (indptr[first:last, None]
+                                          + np.cumsum(per_block.reshape(-1, blocks), axis=1))
+        low = (counts.indices & (BLOCK - 1)).astype(np.uint16)
+        return cls(counts.data.astype(kind, copy=False), low, splits,
+                   np.asarray(norms, dtype=np.float64), (rows, columns))
 
     @property
     def nnz(self) -> int:
@@ -103,40 +133,34 @@ class CountColumns:
 
     def take(self, features: np.ndarray) -> Taken:
         """Every posting of ``features`` (ascending column numbers), feature after feature."""
-        starts = self.indptr[features]
-        sizes = self.indptr[features + 1] - starts
-        total = int(sizes.sum())
-        positions = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(total)
-        return Taken(self.rows[positions], self.counts[positions], sizes)
-
-    def entries(self, taken: Taken, idf: np.ndarray, table: np.ndarray | None) -> np.ndarray:
-        """The TF-IDF values of ``taken`` postings, given each one's idf:
-        ``(1 + ln count) * idf / norm`` in the build's order of operations (``1 + ln count``
-        looked up in a :func:`log_table` when one covers the counts' type)."""
-        if table is None:
-            values = np.log(taken.counts.astype(np.float64))
-            values += 1.0
-        else:
-            values = table[taken.counts]
-        values *= idf
-        values /= self.norms[taken.rows]
-        return values
+        splits = self.splits[features]
+        per_block = np.diff(splits, axis=1).ravel()
+        starts = splits[:, :-1].ravel()
+        total = int(per_block.sum())
+        positions = np.repeat(starts - np.cumsum(per_block) + per_block, per_block)
+        positions += np.arange(total)
+        rows = self.low[positions].astype(np.int32)
+        blocks = splits.shape[1] - 1
+        if blocks > 1:
+            rows |= np.repeat(np.tile(np.arange(blocks, dtype=np.int32) << BLOCK_BITS,
+                                      len(splits)), per_block)
+        return Taken(rows, self.counts[positions], splits[:, -1] - splits[:, 0])
 
     def to_csc(self, idf: np.ndarray) -> sp.csc_matrix:
-        """The whole TF-IDF matrix (for references and tests; a question never needs it)."""
-        largest = int(self.counts.max()) if self.nnz else 0
-        table = log_table(largest) if largest <= 1 << 16 else None
-        per_column = np.repeat(idf, np.diff(self.indptr))
-        values = self.entries(Taken(self.rows, self.counts, np.diff(self.indptr)), per_column,
-                              table)
-        matrix = sp.csc_matrix((values, self.rows.astype(np.int64), self.indptr),
-                               shape=self.shape)
-        matrix.sort_indices()
-        return matrix
+        """The whole TF-IDF matrix, made with the build's own operations
+        (``(1 + ln count) * idf / norm``): for references and tests, never to answer."""
+        taken = self.take(np.arange(self.shape[1]))
+        values = np.log(taken.counts.astype(np.float64))
+        values += 1.0
+        values *= np.repeat(idf, taken.sizes)
+        values /= self.norms[taken.rows]
+        indptr = np.zeros(self.shape[1] + 1, dtype=np.int64)
+        np.cumsum(taken.sizes, out=indptr[1:])
+        return sp.csc_matrix((values, taken.rows, indptr), shape=self.shape)
 
     def arrays(self, name: str) -> dict[str, np.ndarray]:
-        return {f"{name}_counts": self.counts, f"{name}_rows": self.rows,
-                f"{name}_indptr": self.indptr, f"{name}_norms": self.norms,
+        return {f"{name}_counts": self.counts, f"{name}_low": self.low,
+                f"{name}_splits": self.splits, f"{name}_norms": self.norms,
                 f"{name}_shape": np.array(self.shape, dtype=np.int64)}
 
     @classmethod
@@ -144,32 +168,55 @@ class CountColumns:
                    columns: int) -> CountColumns:
         """The matrix ``name`` from saved parts, refused unless every part is consistent."""
         try:
-            counts, positions, indptr, norms = (np.asarray(arrays[f"{name}_{part}"])
-                                                for part in PARTS[:4])
+            counts, low, splits, norms = (np.asarray(arrays[f"{name}_{part}"])
+                                          for part in PARTS[:4])
             shape = tuple(int(x) for x in np.asarray(arrays[f"{name}_shape"]).tolist())
         except (KeyError, TypeError, ValueError):
             raise IndexFormatError(f"{name} matrix is missing or malformed") from None
         if shape != (rows, columns):
             raise IndexFormatError(f"{name} matrix is {shape}, expected {(rows, columns)}")
-        if (counts.dtype.kind != "u" or positions.dtype != np.int32
-                or indptr.dtype != np.int64 or norms.dtype != np.float64):
+        if (counts.dtype.kind != "u" or low.dtype != np.uint16
+                or splits.dtype != np.int64 or norms.dtype != np.float64):
             raise IndexFormatError(f"{name} matrix has the wrong array types")
-        nnz = len(counts)
-        if (counts.ndim != 1 or positions.shape != (nnz,) or indptr.shape != (columns + 1,)
-                or indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0)):
+        nnz, blocks = len(counts), _blocks(rows)
+        if (counts.ndim != 1 or low.shape != (nnz,) or splits.shape != (columns, blocks + 1)
+                or not columns or splits[0, 0] != 0 or splits[-1, -1] != nnz
+                or np.any(np.diff(splits, axis=1) < 0)
+                or not np.array_equal(splits[1:, 0], splits[:-1, -1])):
             raise IndexFormatError(f"{name} matrix has an inconsistent column structure")
-        if nnz and (positions.min() < 0 or positions.max() >= rows or counts.min() == 0):
+        if nnz and _largest_in_last_block(low, splits) >= rows - (blocks - 1) * BLOCK:
+            raise IndexFormatError(f"{name} matrix has a row or count out of range")
+        if nnz and counts.min() == 0:
             raise IndexFormatError(f"{name} matrix has a row or count out of range")
         if norms.shape != (rows,) or not np.all(np.isfinite(norms)) or np.any(norms <= 0):
             raise IndexFormatError(f"{name} matrix's norms do not match its rows")
-        return cls(counts, positions, indptr, norms, (rows, columns))
+        return cls(counts, low, splits, norms, (rows, columns))
+
+
+def _largest_in_last_block(low: np.ndarray, splits: np.ndarray) -> int:
+    """The largest ``low`` among the postings of every column's last block (-1 if none)."""
+    starts, ends = splits[:, -2], splits[:, -1]
+    held = ends > starts
+    if not held.any():
+        return -1
+    bounds = np.column_stack([starts[held], ends[held]]).ravel()
+    if bounds[-1] == len(low):  # reduceat reduces the last range to the end by itself
+        bounds = bounds[:-1]
+    return int(np.maximum.reduceat(low, bounds)[::2].max())
+
+
+def _blocks(rows: int) -> int:
+    """How many blocks of :data:`BLOCK` rows ``rows`` rows make (one at least)."""
+    return max(1, -(-rows // BLOCK))
 
 
 def section_sums(passages: Taken, headings: CountColumns, features: np.ndarray,
                  section_of: np.ndarray, sizes: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sections' counts of ``features`` (ascending columns), from the passages'
-    postings of them (grouped by section within each column) and the sections' headings'.
+    postings of them and the sections' headings'. The passages must be numbered so that
+    their sections (``section_of``) never decrease: a column's postings then come grouped
+    by section.
 
     Returns, one entry per (feature, section) with a nonzero count, feature after feature
     and sections ascending within a feature: the feature's index in ``features``, the
@@ -204,11 +251,12 @@ def section_sums(passages: Taken, headings: CountColumns, features: np.ndarray,
 def section_count_matrix(passages: CountColumns, headings: CountColumns, section_of: np.ndarray,
                    sizes: np.ndarray, block: int = 1 << 21) -> sp.csc_matrix:
     """The sections × terms count matrix, column by column with rows ascending, made from
-    the passages' counts (grouped by section within each column) and the headings' by
+    the passages' counts (numbered so that ``section_of`` never decreases) and the
+    headings' by
     :func:`section_sums`, ``block`` passage postings at a time: never from the sections'
     texts."""
     columns = passages.shape[1]
-    edges = np.searchsorted(passages.indptr, np.arange(block, passages.nnz, block))
+    edges = np.searchsorted(passages.splits[:, -1], np.arange(block, passages.nnz, block))
     counts, rows, per_column = [], [], []
     for start, end in itertools.pairwise(sorted({0, columns, *edges.tolist()})):
         features = np.arange(start, end)

@@ -202,11 +202,10 @@ def ngram_word_counts(words: Sequence[str]) -> tuple[list[str], sp.csr_matrix]:
 
 
 def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
-                   renumber: np.ndarray | None, block: int = 1 << 21) -> sp.csc_matrix:
+                   block: int = 1 << 21) -> sp.csc_matrix:
     """The texts × n-grams count matrix ``(G.T @ W.T).T`` column by column, each column's
-    rows ascending (after ``renumber``ing them, if given: ``renumber[i]`` is the text the
-    product's row ``i`` is), counts as integers. Computed a block of n-grams at a time, so
-    only one block's product is held in float64."""
+    rows ascending, counts as integers. Computed a block of n-grams at a time, so only one
+    block's product is held at its full width."""
     w_t = w_t.astype(np.int32)
     per_word = np.diff(w_t.indptr)
     # A block of n-gram rows of G.T whose product is about ``block`` postings at most.
@@ -219,8 +218,7 @@ def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
         product = g_t[start:end].astype(np.int32) @ w_t
         product.sort_indices()
         counts.append(product.data.astype(np.min_scalar_type(int(product.data.max(initial=0)))))
-        indices.append(product.indices.astype(np.int32) if renumber is None
-                       else renumber[product.indices])
+        indices.append(product.indices.astype(np.int32))
         sizes.append(np.diff(product.indptr))
         del product
     indptr = np.zeros(g_t.shape[0] + 1, dtype=np.int64)
@@ -317,15 +315,16 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     spaced_count = len(fields.spaced)
     flat, offsets = fields.arrays(spaced=True)
     section_of = np.asarray(section_of, dtype=np.int64)
-    # Passages numbered section by section for the product, so that each column's
-    # postings come out grouped by section (as section_sums reads them).
+    # Passages numbered section by section for the product (the identity when each
+    # section's passages follow each other, as they do in a document read in order), so
+    # that each column's postings come grouped by section, as section_count_matrix reads
+    # them; renumbered back once the sections are counted.
     grouped = np.argsort(section_of, kind="stable")
     place = np.empty_like(grouped)
     place[grouped] = np.arange(n)
     ids, owner, _ = entries[""]
     tokens, docs = _gather(ids, owner, flat, offsets)
-    char = _ngram_columns(g_t, _counts(tokens, place[docs], spaced_count, n), n,
-                          grouped.astype(np.int32))
+    char = _ngram_columns(g_t, _counts(tokens, place[docs], spaced_count, n), n)
     char_idf = _idf(char, n)
     # The sections' headings: the first fields of each section.
     ids, owner, sections_count = entries["section_"]
@@ -333,14 +332,18 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     heading = np.arange(len(ids)) - first[owner] < np.asarray(headings, dtype=np.int64)[owner]
     tokens, docs = _gather(ids[heading], owner[heading], flat, offsets)
     heading_char = _ngram_columns(g_t, _counts(tokens, docs, spaced_count, sections_count),
-                                  sections_count, None)
+                                  sections_count)
     del g_t
+    section_char = section_count_matrix(
+        CountColumns.from_counts(char, np.ones(n)),
+        CountColumns.from_counts(heading_char, np.ones(sections_count)),
+        section_of[grouped], np.bincount(section_of, minlength=sections_count))
+    del heading_char
+    if np.any(grouped != np.arange(n)):
+        char.indices = grouped.astype(np.int32)[char.indices]
+        char.has_sorted_indices = False
     matrices["char"] = CountColumns.from_counts(char, tfidf_norms(char, char_idf))
     del char
-    section_char = section_count_matrix(
-        matrices["char"], CountColumns.from_counts(heading_char, np.ones(sections_count)),
-        section_of, np.bincount(section_of, minlength=sections_count))
-    del heading_char
     matrices["section_char"] = CountColumns.from_counts(
         section_char, tfidf_norms(section_char, char_idf))
     return Fitted(word_terms, word_idf, char_terms, char_idf, matrices, stems, surface)
