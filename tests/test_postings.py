@@ -11,6 +11,7 @@ import qabot.retrieval.lexical as lexical
 from qabot.errors import IndexFormatError
 from qabot.retrieval.postings import (
     CountColumns,
+    count_norms,
     log_table,
     section_count_matrix,
     section_sums,
@@ -165,3 +166,23 @@ def test_a_saved_row_past_the_last_text_is_refused() -> None:
     arrays["m_low"][-1] = 65535  # row 131071 of 70001
     with pytest.raises(IndexFormatError, match="out of range"):
         CountColumns.from_saved(arrays, "m", 70001, 2)
+
+
+def test_a_matrix_packed_from_column_blocks_is_the_matrix_packed_whole() -> None:
+    """The build packs the character counts a block of columns at a time; the parts, their
+    block offsets and the norms must be those of the whole matrix packed at once."""
+    rng = np.random.default_rng(11)
+    rows, columns = 70_000, 12
+    row, column = rng.integers(0, rows, size=300), rng.integers(0, columns, size=300)
+    whole = sp.csc_matrix((rng.integers(1, 300, size=300).astype(np.float64),
+                           (row, column)), shape=(rows, columns))
+    whole.sum_duplicates()
+    as_rows = sp.csr_matrix(whole.T).astype(np.int32)
+    blocks = [as_rows[a:b] for a, b in ((0, 5), (5, 5), (5, 12))]
+    packed = CountColumns.from_column_blocks(iter(blocks), (rows, columns))
+    expected = CountColumns.from_counts(whole, np.ones(rows))
+    for part in ("counts", "low", "splits"):
+        np.testing.assert_array_equal(getattr(packed, part), getattr(expected, part), part)
+    idf = rng.random(columns) + 1.0
+    np.testing.assert_allclose(count_norms(packed, idf, chunk=50), tfidf_norms(whole, idf),
+                               rtol=1e-15)

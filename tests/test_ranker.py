@@ -150,6 +150,8 @@ FORGED = [
                  id="nan-norm"),
     pytest.param(_edit_array("char_counts", lambda a: _set(a, 0, 0)), "out of range",
                  id="zero-count"),
+    pytest.param(_edit_array("char_order", lambda a: _set(a, 0, a[-1])), "row order",
+                 id="char-rows-not-a-permutation"),
     pytest.param(_edit_array("char_splits", lambda a: a[::-1].copy()), "structure",
                  id="indptr-reversed"),
     pytest.param(_edit_array("embeddings", lambda a: a[:, :10].copy()), "embeddings",

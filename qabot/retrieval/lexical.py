@@ -182,6 +182,7 @@ class LexicalIndex:
         section_of: np.ndarray,
         stems: Iterable[str],
         surface: Iterable[str],
+        char_order: np.ndarray,
     ) -> None:
         self.passages = passages
         self._word = word
@@ -193,6 +194,13 @@ class LexicalIndex:
         self._surface_words = frozenset(surface)
         self._unseen_weight = float(word.idf.max()) if len(word.idf) else 1.0
         self._postings = tuple(self._matrices[name] for name in MATRICES)
+        # The character matrix's rows are the passages section by section: char_order[i]
+        # is row i's passage, and a passage's row is its place (None: the identity).
+        self._char_order = char_order
+        place = np.empty_like(char_order)
+        place[char_order] = np.arange(len(char_order))
+        self._char_place = (None if np.array_equal(char_order, np.arange(len(char_order)))
+                            else place)
         self._log_tables = {name: _log_table_for(m.counts) for name, m in self._matrices.items()}
         # A question is analysed once per ask although scoring, the highlight and the
         # coverage check each need it; per index, so no state is shared between indexes.
@@ -221,7 +229,8 @@ class LexicalIndex:
             section_of=section_of, headings=headings)
         return cls(passages, Space("word", _numbered(fitted.word_terms), fitted.word_idf),
                    Space("char", _numbered(fitted.char_terms), fitted.char_idf),
-                   fitted.matrices, section_of, fitted.stems, fitted.surface)
+                   fitted.matrices, section_of, fitted.stems, fitted.surface,
+                   fitted.char_order)
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -292,8 +301,10 @@ class LexicalIndex:
         words, chars, section_words, section_chars = self._postings
         tables = self._log_tables
         word_idf, char_idf = self._word.idf, self._char.idf
-        own = _blend(_dot(words, word, word_idf, tables["word"]),
-                     _dot(chars, char, char_idf, tables["char"]))
+        own_chars = _dot(chars, char, char_idf, tables["char"])
+        if self._char_place is not None:
+            own_chars = own_chars[self._char_place]
+        own = _blend(_dot(words, word, word_idf, tables["word"]), own_chars)
         section = _blend(_dot(section_words, word, word_idf, tables["section_word"]),
                          _dot(section_chars, char, char_idf, tables["section_char"]))
         return (1.0 - SECTION_WEIGHT) * own + SECTION_WEIGHT * section[self._section_of]
@@ -303,7 +314,11 @@ class LexicalIndex:
         would give it: the reference for the tests and benchmarks, made on request, never
         used to answer."""
         space = self._word if name.endswith("word") else self._char
-        return self._matrices[name].to_csc(space.idf)
+        matrix = self._matrices[name].to_csc(space.idf)
+        if name == "char" and self._char_place is not None:
+            matrix = sp.csc_matrix(matrix[self._char_place])
+        matrix.sort_indices()
+        return matrix
 
     def full_matrix_scores(self, question: str) -> np.ndarray:
         """:meth:`scores` the old way: every passage's row times the dense question
@@ -354,6 +369,7 @@ class LexicalIndex:
         arrays["word_idf"] = self._word.idf
         arrays["char_idf"] = self._char.idf
         arrays["section_of"] = self._section_of
+        arrays["char_order"] = self._char_order
         return arrays
 
     def term_lists(self) -> dict[str, list[str]]:
@@ -396,12 +412,18 @@ class LexicalIndex:
             if values.shape != (columns[name],) or not np.all(np.isfinite(values)):
                 raise IndexFormatError(f"{name} idf does not match its vocabulary")
             idf[name] = values
+        order = np.asarray(arrays.get("char_order", np.zeros(0)))
+        if (order.shape != (len(passages),) or order.dtype.kind not in "iu"
+                or order.min() < 0 or order.max() >= len(passages)
+                or not np.all(np.bincount(order, minlength=len(passages)) == 1)):
+            raise IndexFormatError("the character matrix's row order is not one of the passages")
         stems, surface = terms.get("stems"), terms.get("surface")
         if not isinstance(stems, list) or not isinstance(surface, list):
             raise IndexFormatError("the corpus's word lists are missing")
         return cls(passages, Space("word", word_vocabulary, idf["word"]),
                    Space("char", char_vocabulary, idf["char"]), matrices,
-                   section_of.astype(np.intp, copy=False), stems, surface)
+                   section_of.astype(np.intp, copy=False), stems, surface,
+                   order.astype(np.intp, copy=False))
 
 
 _Terms = tuple[np.ndarray, np.ndarray]

@@ -21,7 +21,7 @@ its passages' counts less ``(passages - 1)`` times its headings' count
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +29,8 @@ import scipy.sparse as sp
 
 from ..errors import IndexFormatError
 
-__all__ = ["CountColumns", "Taken", "log_table", "section_count_matrix", "section_sums",
-           "tfidf_norms"]
+__all__ = ["CountColumns", "Taken", "count_norms", "log_table", "section_count_matrix",
+           "section_sums", "tfidf_norms"]
 
 #: The saved parts of a :class:`CountColumns`, as ``{name}_{part}.npy``.
 PARTS = ("counts", "low", "splits", "norms", "shape")
@@ -76,6 +76,23 @@ class Taken:
     rows: np.ndarray
     counts: np.ndarray
     sizes: np.ndarray
+
+
+def count_norms(columns: CountColumns, idf: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """:func:`tfidf_norms` of a packed count matrix, ``chunk`` postings at a time."""
+    rows = columns.shape[0]
+    squares = np.zeros(rows)
+    ends = columns.splits[:, -1]
+    edges = np.searchsorted(ends, np.arange(chunk, columns.nnz, chunk))
+    for first, last in itertools.pairwise(sorted({0, columns.shape[1], *edges.tolist()})):
+        taken = columns.take(np.arange(first, last))
+        part = np.log(taken.counts.astype(np.float64))
+        part += 1.0
+        part *= np.repeat(idf[first:last], taken.sizes)
+        squares += np.bincount(taken.rows, weights=part * part, minlength=rows)
+    norms = np.sqrt(squares)
+    norms[norms == 0.0] = 1.0
+    return norms
 
 
 @dataclass(frozen=True)
@@ -126,6 +143,36 @@ class CountColumns:
         low = (counts.indices & (BLOCK - 1)).astype(np.uint16)
         return cls(counts.data.astype(kind, copy=False), low, splits,
                    np.asarray(norms, dtype=np.float64), (rows, columns))
+
+    @classmethod
+    def from_column_blocks(cls, blocks: Iterable[sp.csr_matrix], shape: tuple[int, int]
+                           ) -> CountColumns:
+        """Pack a count matrix given as consecutive blocks of its columns, each a CSR
+        matrix whose rows are the columns (rows ascending within each), integer counts;
+        the norms are left at 1 (see :func:`count_norms`). Each block is packed as it
+        comes, so only one block is ever held at full width."""
+        rows, columns = shape
+        counts, lows, per_block = [], [], []
+        row_blocks = _blocks(rows)
+        for part in blocks:
+            largest = int(part.data.max(initial=0))
+            counts.append(part.data.astype(np.min_scalar_type(largest) if largest
+                                           else np.uint8))
+            lows.append((part.indices & (BLOCK - 1)).astype(np.uint16))
+            column = np.repeat(np.arange(part.shape[0]), np.diff(part.indptr))
+            per_block.append(np.bincount(column * row_blocks + (part.indices >> BLOCK_BITS),
+                                         minlength=part.shape[0] * row_blocks))
+        kind = np.result_type(np.uint8, *[c.dtype for c in counts])
+        joined = np.concatenate(counts).astype(kind, copy=False) if counts else np.zeros(0, kind)
+        counts.clear()
+        low = np.concatenate(lows) if lows else np.zeros(0, np.uint16)
+        lows.clear()
+        sizes = (np.concatenate(per_block) if per_block else np.zeros(0, np.int64))
+        splits = np.empty((columns, row_blocks + 1), dtype=np.int64)
+        flat = np.concatenate([[0], np.cumsum(sizes)])
+        splits[:, :-1] = flat[:-1].reshape(columns, row_blocks)
+        splits[:, -1] = flat[row_blocks::row_blocks]
+        return cls(joined, low, splits, np.ones(rows), (rows, columns))
 
     @property
     def nnz(self) -> int:

@@ -30,16 +30,17 @@ passages on); when no word feature is left the word space is the one placeholder
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import Stemmer
 
-from .postings import CountColumns, section_count_matrix, tfidf_norms
+from .postings import CountColumns, count_norms, section_count_matrix, tfidf_norms
 
 __all__ = ["CHAR_NGRAMS", "Fitted", "char_ngrams", "fit", "tfidf_columns", "word_ngrams"]
 
@@ -90,6 +91,9 @@ class Fitted:
     matrices: dict[str, CountColumns]
     stems: list[str]
     surface: list[str]
+    #: The passage each row of the character matrix is: its rows are numbered section by
+    #: section (a permutation of the passages, the identity for most documents).
+    char_order: np.ndarray
 
 
 class _Fields:
@@ -174,7 +178,12 @@ def tfidf_columns(counts: sp.csc_matrix, idf: np.ndarray, chunk: int = 1 << 22) 
 
 
 def _idf(columns: sp.csc_matrix, documents: int) -> np.ndarray:
-    df = np.diff(columns.indptr).astype(np.float64) + 1.0
+    return _idf_of(np.diff(columns.indptr), documents)
+
+
+def _idf_of(document_frequency: np.ndarray, documents: int) -> np.ndarray:
+    """Smoothed idf, ``ln((1 + n) / (1 + df)) + 1``, as scikit-learn computes it."""
+    df = document_frequency.astype(np.float64) + 1.0
     idf = np.full_like(df, fill_value=documents + 1, dtype=np.float64)
     idf /= df
     np.log(idf, out=idf)
@@ -202,10 +211,10 @@ def ngram_word_counts(words: Sequence[str]) -> tuple[list[str], sp.csr_matrix]:
 
 
 def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
-                   block: int = 1 << 21) -> sp.csc_matrix:
-    """The texts × n-grams count matrix ``(G.T @ W.T).T`` column by column, each column's
-    rows ascending, counts as integers. Computed a block of n-grams at a time, so only one
-    block's product is held at its full width."""
+                   block: int = 1 << 21) -> CountColumns:
+    """The texts × n-grams count matrix ``(G.T @ W.T).T``, packed column by column (norms
+    left at 1). Computed and packed a block of n-grams at a time, so only one block's
+    product is held at its full width."""
     w_t = w_t.astype(np.int32)
     per_word = np.diff(w_t.indptr)
     # A block of n-gram rows of G.T whose product is about ``block`` postings at most.
@@ -213,23 +222,14 @@ def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
                                    shape=g_t.shape).sum(axis=1).A1)
     edges = np.searchsorted(work, np.arange(block, work[-1] if len(work) else 0, block))
     bounds = sorted({0, g_t.shape[0], *edges.tolist()})
-    counts, indices, sizes = [], [], []
-    for start, end in itertools.pairwise(bounds):
-        product = g_t[start:end].astype(np.int32) @ w_t
-        product.sort_indices()
-        counts.append(product.data.astype(np.min_scalar_type(int(product.data.max(initial=0)))))
-        indices.append(product.indices.astype(np.int32))
-        sizes.append(np.diff(product.indptr))
-        del product
-    indptr = np.zeros(g_t.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(sizes) if sizes else np.zeros(0, np.int64), out=indptr[1:])
-    kind = np.result_type(*[c.dtype for c in counts]) if counts else np.uint8
-    matrix = sp.csc_matrix((rows, g_t.shape[0]), dtype=kind)
-    matrix.data = np.concatenate(counts).astype(kind) if counts else np.zeros(0, kind)
-    matrix.indices = np.concatenate(indices) if indices else np.zeros(0, np.int32)
-    matrix.indptr = indptr
-    return matrix
 
+    def products() -> Iterator[sp.csr_matrix]:
+        for start, end in itertools.pairwise(bounds):
+            product = g_t[start:end].astype(np.int32) @ w_t
+            product.sort_indices()
+            yield product
+
+    return CountColumns.from_column_blocks(products(), (rows, g_t.shape[0]))
 
 def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
         normalize, word_pattern, stop_words: frozenset[str],  # type: ignore[no-untyped-def]
@@ -315,17 +315,17 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     spaced_count = len(fields.spaced)
     flat, offsets = fields.arrays(spaced=True)
     section_of = np.asarray(section_of, dtype=np.int64)
-    # Passages numbered section by section for the product (the identity when each
-    # section's passages follow each other, as they do in a document read in order), so
-    # that each column's postings come grouped by section, as section_count_matrix reads
-    # them; renumbered back once the sections are counted.
+    # The character matrix's rows are the passages numbered section by section (the
+    # identity when each section's passages follow each other), so that each column's
+    # postings come grouped by section, as section_count_matrix reads them; char_order
+    # says which passage each row is.
     grouped = np.argsort(section_of, kind="stable")
     place = np.empty_like(grouped)
     place[grouped] = np.arange(n)
     ids, owner, _ = entries[""]
     tokens, docs = _gather(ids, owner, flat, offsets)
     char = _ngram_columns(g_t, _counts(tokens, place[docs], spaced_count, n), n)
-    char_idf = _idf(char, n)
+    char_idf = _idf_of(np.diff(char.splits[:, [0, -1]], axis=1).ravel(), n)
     # The sections' headings: the first fields of each section.
     ids, owner, sections_count = entries["section_"]
     first = np.searchsorted(owner, np.arange(sections_count))
@@ -334,16 +334,12 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     heading_char = _ngram_columns(g_t, _counts(tokens, docs, spaced_count, sections_count),
                                   sections_count)
     del g_t
-    section_char = section_count_matrix(
-        CountColumns.from_counts(char, np.ones(n)),
-        CountColumns.from_counts(heading_char, np.ones(sections_count)),
-        section_of[grouped], np.bincount(section_of, minlength=sections_count))
+    section_char = section_count_matrix(char, heading_char, section_of[grouped],
+                                        np.bincount(section_of, minlength=sections_count))
     del heading_char
-    if np.any(grouped != np.arange(n)):
-        char.indices = grouped.astype(np.int32)[char.indices]
-        char.has_sorted_indices = False
-    matrices["char"] = CountColumns.from_counts(char, tfidf_norms(char, char_idf))
+    matrices["char"] = dataclasses.replace(char, norms=count_norms(char, char_idf))
     del char
     matrices["section_char"] = CountColumns.from_counts(
         section_char, tfidf_norms(section_char, char_idf))
-    return Fitted(word_terms, word_idf, char_terms, char_idf, matrices, stems, surface)
+    return Fitted(word_terms, word_idf, char_terms, char_idf, matrices, stems, surface,
+                  grouped)
