@@ -20,6 +20,7 @@ its passages' counts less ``(passages - 1)`` times its headings' count
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -116,33 +117,22 @@ class CountColumns:
     @classmethod
     def from_counts(cls, counts: sp.csc_matrix, norms: np.ndarray,
                     chunk: int = 1 << 22) -> CountColumns:
-        """Pack a CSC count matrix (float or integer counts) with its rows' norms."""
+        """Pack a CSC count matrix (float or integer counts) with its rows' norms, about
+        ``chunk`` postings at a time."""
         if not counts.has_sorted_indices:  # scipy sorts no data narrower than 32 bits
             counts = sp.csc_matrix((counts.data.astype(np.int32), counts.indices,
                                     counts.indptr), shape=counts.shape)
             counts.sort_indices()
-        largest = int(counts.data.max()) if counts.nnz else 0
-        kind = np.min_scalar_type(largest) if largest else np.dtype(np.uint8)
         rows, columns = (int(n) for n in counts.shape)
-        indptr = counts.indptr.astype(np.int64, copy=False)
-        blocks = _blocks(rows)
-        splits = np.empty((columns, blocks + 1), dtype=np.int64)
-        splits[:, 0] = indptr[:-1]
-        if blocks == 1:
-            splits[:, 1] = indptr[1:]
-        else:
-            edges = np.searchsorted(indptr, np.arange(chunk, counts.nnz, chunk))
-            for first, last in itertools.pairwise(sorted({0, columns, *edges.tolist()})):
-                sizes = np.diff(indptr[first:last + 1])
-                column = np.repeat(np.arange(last - first), sizes)
-                high = counts.indices[indptr[first]:indptr[last]] >> BLOCK_BITS
-                per_block = np.bincount(column * blocks + high,
-                                        minlength=(last - first) * blocks)
-                splits[first:last, 1:] = (indptr[first:last, None]
-                                          + np.cumsum(per_block.reshape(-1, blocks), axis=1))
-        low = (counts.indices & (BLOCK - 1)).astype(np.uint16)
-        return cls(counts.data.astype(kind, copy=False), low, splits,
-                   np.asarray(norms, dtype=np.float64), (rows, columns))
+        # The same arrays read as a CSR matrix are the columns as rows.
+        as_rows = sp.csr_matrix((counts.data, counts.indices, counts.indptr),
+                                shape=(columns, rows))
+        edges = np.searchsorted(counts.indptr, np.arange(chunk, counts.nnz, chunk))
+        bounds = sorted({0, columns, *edges.tolist()})
+        packed = cls.from_column_blocks(
+            (as_rows[first:last] for first, last in itertools.pairwise(bounds)),
+            (rows, columns))
+        return dataclasses.replace(packed, norms=np.asarray(norms, dtype=np.float64))
 
     @classmethod
     def from_column_blocks(cls, blocks: Iterable[sp.csr_matrix], shape: tuple[int, int]
@@ -156,8 +146,7 @@ class CountColumns:
         row_blocks = _blocks(rows)
         for part in blocks:
             largest = int(part.data.max(initial=0))
-            counts.append(part.data.astype(np.min_scalar_type(largest) if largest
-                                           else np.uint8))
+            counts.append(part.data.astype(np.min_scalar_type(largest)))
             lows.append((part.indices & (BLOCK - 1)).astype(np.uint16))
             column = np.repeat(np.arange(part.shape[0]), np.diff(part.indptr))
             per_block.append(np.bincount(column * row_blocks + (part.indices >> BLOCK_BITS),
