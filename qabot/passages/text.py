@@ -133,6 +133,9 @@ def read_text(text: str) -> list[Unit]:
     # A document numbered in depth ("2.1.", "A.3"): its other headings stand unindented,
     # inside the numbered section above them; an indented line there is body text.
     outlined = sum(1 for o in outlines.values() if o and o[0].depth >= 2) >= 3
+    # Whether each block is code, asked of a block up to four times (as itself and as the
+    # neighbour of the blocks around it): computed once.
+    code = [_is_code_block(b) for b in blocks]
     depth = 0  # of the last numbered heading
     pending: Unit | None = None  # a code run waiting for the description it names
     for i, block in enumerate(blocks):
@@ -150,23 +153,23 @@ def read_text(text: str) -> list[Unit]:
                                depth=1))
             depth = 1
             continue
-        elif _is_code_block(block):
-            code = Unit("code", "", block[0].start, block[-1].end)
+        elif code[i]:
+            run = Unit("code", "", block[0].start, block[-1].end)
             after = blocks[i + 1] if i + 1 < len(blocks) else None
-            if (after is not None and i + 1 not in toc and not _is_code_block(after)
+            if (after is not None and i + 1 not in toc and not code[i + 1]
                     and indent_of(after[0].text) > indent_of(block[-1].text)):
-                pending = code if pending is None else replace(pending, end=code.end)
+                pending = run if pending is None else replace(pending, end=run.end)
             elif pending is not None:
-                pending = replace(pending, end=code.end)
+                pending = replace(pending, end=run.end)
             elif units and units[-1].kind in ("text", "item") and not units[-1].text:
-                units[-1] = replace(units[-1], end=code.end)
+                units[-1] = replace(units[-1], end=run.end)
                 pending = None
             else:
-                units.append(code)
+                units.append(run)
             continue
         else:
             # An indented line right above code introduces it ("To list them, type").
-            intro = i + 1 < len(blocks) and _is_code_block(blocks[i + 1])
+            intro = i + 1 < len(blocks) and code[i + 1]
             produced = list(_block_units(
                 block,
                 headings=not ((outlined or intro) and indent_of(block[0].text))))
@@ -181,7 +184,7 @@ def read_text(text: str) -> list[Unit]:
             pending = None
         elif (produced and produced[0].kind == "text" and not produced[0].text and units
               and units[-1].kind in ("text", "item") and not units[-1].text
-              and _is_code_block(blocks[i - 1]) and block[0].text.strip()[:1].islower()):
+              and code[i - 1] and block[0].text.strip()[:1].islower()):
             # "you could add / log /var/log/dpkg.log / to your dpkg.cfg.": one sentence.
             units[-1] = replace(units[-1], end=produced.pop(0).end)
         units.extend(produced)
@@ -334,11 +337,7 @@ def _is_code_block(block: list[Line]) -> bool:
         return False
     if len(block) > 1 and all(_FIELD.match(ln.text.strip()) for ln in block):
         return True  # "Tests: fred bill" / "Restrictions: needs-root": a control stanza
-    strong = [_is_code_line(ln.text) for ln in block]
-    weak = [bool(_CODE_WEAK.match(ln.text.strip())) for ln in block]
-    if not all(a or b for a, b in zip(strong, weak, strict=True)):
-        return False
-    return True
+    return all(_is_code_line(ln.text) or _CODE_WEAK.match(ln.text.strip()) for ln in block)
 
 
 _QA_QUESTION = re.compile(r"^\s*(?:Q|Question)\s*[:.]\s+(?=\S)", re.I)
