@@ -506,6 +506,13 @@ def test_one_sentence_longer_than_the_maximum_is_cut_at_word_boundaries(make_doc
             id="no-capital-no-split",
         ),
         pytest.param("  One sentence only.  ", ["One sentence only."], id="surrounding-space"),
+        pytest.param(
+            "Fruit\u00a0e.g. Apples grow.\tSee\ni.e. Pears. (vs. Figs.) Done.",
+            ["Fruit\u00a0e.g. Apples grow.", "See\ni.e. Pears.", "(vs. Figs.)", "Done."],
+            id="abbreviation-after-any-space",
+        ),
+        pytest.param("(e.g. Apples) Pears. A. Smith.", ["(e.g. Apples) Pears.", "A. Smith."],
+                     id="abbreviation-after-a-bracket"),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:

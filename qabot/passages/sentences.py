@@ -52,8 +52,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         following = text[nxt]
         if not (following.isupper() or following.isdigit() or following in "\"'“‘(["):
             continue
-        word = re.search(r"(\S+)$", text[start : match.start() + 1])
-        token = word.group(1).rstrip(".").lower() if word else ""
+        token = _word_before(text, start, match.start() + 1).rstrip(".").lower()
         token = token.lstrip("(\"'“‘")
         if match.group(0).startswith(".") and (
             token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
@@ -77,6 +76,17 @@ def split_answer_sentences(text: str) -> list[tuple[int, int]]:
         spans.extend((offset + a, offset + b) for a, b in split_sentences(line))
         offset += len(line) + 1
     return spans
+
+
+def _word_before(text: str, start: int, end: int) -> str:
+    """The run of non-space characters of ``text`` that ends at ``end``, not reaching back
+    before ``start``: the word a full stop closes. Walked back from ``end`` rather than
+    searched for in ``text[start:end]``, which costs the whole sentence so far at every
+    full stop."""
+    first = end
+    while first > start and not text[first - 1].isspace():
+        first -= 1
+    return text[first:end]
 
 
 def _skip_space(text: str, pos: int) -> int:
