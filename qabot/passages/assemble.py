@@ -168,7 +168,8 @@ def _assemble(units: list[Unit], document: Document) -> list[Passage]:
     after_heading = False
     for unit in units:
         if unit.kind == "heading":
-            unit = replace(unit, text=_cut_heading(unit.text))
+            if len(unit.text) > MAX_SECTION_CHARS:
+                unit = replace(unit, text=_cut_heading(unit.text))
             _nest(outline, unit, after_heading)
             section = unit.text
             parents = tuple(text for _, text in outline[:-1])
@@ -321,7 +322,10 @@ def _shown_runs(runs: list[list[Passage]]) -> list[Passage]:
             lines += [f"… and {after} more"] if after else []
         seen += items
         context = "\n".join(lines) if len(lines) > 1 else ""
-        out.extend(replace(p, context=context) for p in run)
+        if context:
+            out.extend(replace(p, context=context) for p in run)
+        else:
+            out.extend(run)  # no context to set (each passage's is still empty): no copies
     return out
 
 
