@@ -355,6 +355,8 @@ def _qa_units(block: list[Line]) -> list[Unit] | None:
     """
     first = block[0]
     asked = _QA_QUESTION.match(first.text)
+    if not asked and not _QA_ANSWER.match(first.text):
+        return None  # the common case, told from the first line alone
     cut = next((i for i, ln in enumerate(block) if i and _QA_ANSWER.match(ln.text)),
                len(block))
     units = []
@@ -363,10 +365,8 @@ def _qa_units(block: list[Line]) -> list[Unit] | None:
         if cut == len(block) and not (len(block) == 1 and is_heading_text(question)):
             return None
         units.append(Unit("heading", question, first.start, first.end, -1))
-    elif _QA_ANSWER.match(first.text):
-        cut = 0
     else:
-        return None
+        cut = 0  # an answer ("A: ...") opens the block
     if cut < len(block):
         lines = block[cut:]
         said = _QA_ANSWER.match(lines[0].text)
