@@ -251,8 +251,12 @@ def _short_paragraphs_joined(
     return out
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def _bare(text: str) -> str:
-    return " ".join(re.sub(r"[\W_]+", " ", OUTLINE.sub("", text)).lower().split())
+    """``text``'s words, without an outline number, lower-cased, one space apart."""
+    return " ".join(_WORD.findall(OUTLINE.sub("", text))).lower()
 
 
 def _without_heading_echoes(
@@ -260,7 +264,9 @@ def _without_heading_echoes(
 ) -> list[tuple[Passage, bool]]:
     """The passages less those that only repeat their section's heading (a heading line the
     layout rules took for text), when the section has other text to answer with."""
-    echoes = {i for i, (p, _) in enumerate(passages) if _bare(p.text) == _bare(p.section)}
+    bare_sections = {p.section: _bare(p.section) for p, _ in passages}  # once per section
+    echoes = {i for i, (p, _) in enumerate(passages)
+              if _bare(p.text) == bare_sections[p.section]}
     kept_sections = {(p.section, p.parents) for i, (p, _) in enumerate(passages)
                      if i not in echoes}
     return [(p, item) for i, (p, item) in enumerate(passages)
