@@ -58,7 +58,7 @@ from .sentences import (
     is_marker_line,
     is_noise,
 )
-from .units import Line, Unit, indent_of, split_blocks, split_lines
+from .units import Line, Unit, indent_of, iter_lines, split_blocks
 
 __all__ = ["OUTLINE", "WRAP_WIDTH", "read_text"]
 
@@ -127,7 +127,7 @@ def read_text(text: str) -> list[Unit]:
     introduces it (with the lower-case line that may finish that paragraph's sentence).
     """
     units: list[Unit] = []
-    blocks = split_blocks(split_lines(text))
+    blocks = split_blocks(iter_lines(text))
     toc = _toc_blocks(blocks)
     outlines = {i: _outline_heading(b) for i, b in enumerate(blocks) if i not in toc}
     # A document numbered in depth ("2.1.", "A.3"): its other headings stand unindented,

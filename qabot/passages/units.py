@@ -7,10 +7,13 @@ list into sectioned passages. Nothing here knows a format.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["Line", "Unit", "indent_of", "split_blocks", "split_lines", "table_row_text"]
+__all__ = [
+    "Line", "Unit", "indent_of", "iter_lines", "split_blocks", "split_lines", "table_row_text",
+]
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,19 @@ class Line(NamedTuple):
 
 def split_lines(text: str) -> list[Line]:
     """Every line of ``text`` with its span (a blank line included)."""
-    out = []
+    return list(iter_lines(text))
+
+
+def iter_lines(text: str) -> Iterator[Line]:
+    """The lines of :func:`split_lines` one at a time, so that a reader keeping only some
+    (:func:`split_blocks` drops the blank ones) never holds them all."""
     pos = 0
     for raw in text.split("\n"):
-        out.append(Line(pos, pos + len(raw), raw))
+        yield Line(pos, pos + len(raw), raw)
         pos += len(raw) + 1
-    return out
 
 
-def split_blocks(lines: list[Line]) -> list[list[Line]]:
+def split_blocks(lines: Iterable[Line]) -> list[list[Line]]:
     """Runs of non-blank lines: the blocks that layout rules read."""
     blocks: list[list[Line]] = []
     current: list[Line] = []
