@@ -299,14 +299,16 @@ def _toc_blocks(blocks: list[list[Line]]) -> set[int]:
     Contents" / "List of Tables" line, or else that repeats at least three headings that
     open later blocks.
     """
-    keys = [[k for k in (_outline_key(ln.text) for ln in block) if k] for block in blocks]
+    opening = [_outline_key(block[0].text) for block in blocks]
     last: dict[str, int] = {}  # outline key -> last block index opening with it
-    for i, block in enumerate(blocks):
-        key = _outline_key(block[0].text)
+    for i, key in enumerate(opening):
         if key:
             last[key] = i
-    entry = [bool(k) and _outline_key(b[0].text) is not None and 2 * len(k) >= len(b)
-             for k, b in zip(keys, blocks, strict=True)]
+    # The outline keys of a block's lines, read only in a block that opens with one (no
+    # other can be an entry): most blocks do not, and they hold most lines.
+    keys = [tuple(k for k in (_outline_key(ln.text) for ln in block) if k) if first else ()
+            for block, first in zip(blocks, opening, strict=True)]
+    entry = [bool(k) and 2 * len(k) >= len(b) for k, b in zip(keys, blocks, strict=True)]
     found: set[int] = set()
     i = 0
     while i < len(blocks):
