@@ -1385,3 +1385,23 @@ def test_a_passage_without_letters_or_digits_is_dropped(make_doc, name: str) -> 
                         "<p>* * *</p>"}[name]
     assert texts(split(make_doc(body, name=name))) == [
         "The text of the licence follows here in full."]
+
+
+@pytest.mark.parametrize(
+    ("heading", "line", "echo"),
+    [
+        ("Setup", "Setup.", True),
+        ("Setup", "Set up.", False),
+        ("Setup Guide", "Setup guide!", True),
+        ("Setup Guide", "SETUP -- GUIDE.", True),
+        ("Setup Guide", "Setup notes.", False),  # the same first word, then another
+        ("2.1. Setup Guide", "Setup guide.", True),  # the outline number is no word
+    ],
+)
+def test_a_line_only_repeating_its_heading_is_dropped(
+    make_doc, heading: str, line: str, echo: bool
+) -> None:
+    body = ("This paragraph explains the whole matter in enough words to stand as a paragraph "
+            "of its own, and it goes on for a while longer so that it is surely kept alone.")
+    (passage,) = split(make_doc(f"{heading}\n\n{line}\n\n{body}\n"))
+    assert passage.text == (body if echo else f"{line} {body}")

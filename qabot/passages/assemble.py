@@ -259,6 +259,17 @@ def _bare(text: str) -> str:
     return " ".join(_WORD.findall(OUTLINE.sub("", text))).lower()
 
 
+def _is_echo(text: str, bare_section: str) -> bool:
+    """``_bare(text) == bare_section``, most often told from ``text``'s first word alone
+    (lower-cased alone it is the first word of ``_bare(text)``), not from all its words."""
+    first = _WORD.search(OUTLINE.sub("", text))
+    if first is None:
+        return not bare_section
+    if first.group().lower() != bare_section.partition(" ")[0]:
+        return False
+    return _bare(text) == bare_section
+
+
 def _without_heading_echoes(
     passages: list[tuple[Passage, bool]]
 ) -> list[tuple[Passage, bool]]:
@@ -266,7 +277,7 @@ def _without_heading_echoes(
     layout rules took for text), when the section has other text to answer with."""
     bare_sections = {p.section: _bare(p.section) for p, _ in passages}  # once per section
     echoes = {i for i, (p, _) in enumerate(passages)
-              if _bare(p.text) == bare_sections[p.section]}
+              if _is_echo(p.text, bare_sections[p.section])}
     kept_sections = {(p.section, p.parents) for i, (p, _) in enumerate(passages)
                      if i not in echoes}
     return [(p, item) for i, (p, item) in enumerate(passages)

@@ -408,7 +408,7 @@ def _block_units(block: list[Line], *, headings: bool = True) -> Iterator[Unit]:
         yield from _content_units(block)
         return
     if len(block) == 1:
-        if is_heading_text(first.text) and not is_noise(first.text):
+        if is_heading_text(first.text):  # which is never noise
             yield Unit("heading", " ".join(first.text.split()), first.start, first.end)
             return
     elif _table_rows(block) is None and is_heading_text(first.text):
