@@ -27,7 +27,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -352,14 +352,28 @@ def _title(text: str, fmt: str, *, fallback: str) -> str:
                 if title:
                     return title
         return fallback
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    if fmt == "markdown":
-        for line in lines:
-            match = _MD_HEADING.match(line)
-            if match and match.group(1):
-                return match.group(1)
-    first = lines[0] if lines else ""
+    first = ""
+    for line in _nonblank_lines(text):
+        first = first or line
+        if fmt != "markdown":
+            break
+        match = _MD_HEADING.match(line)
+        if match and match.group(1):
+            return match.group(1)
     first = first.lstrip("#").strip()
     if first and len(first) <= 120:
         return first
     return fallback
+
+
+def _nonblank_lines(text: str) -> Iterator[str]:
+    """The non-blank lines of ``text``, stripped, one at a time: a title is most often on
+    the first, and a list of all of a 50 MB document's lines would cost a tenth of a GB."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end].strip()
+        if line:
+            yield line
+        start = end + 1

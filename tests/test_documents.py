@@ -209,6 +209,10 @@ def test_load_document_checks_too(tmp_path: Path) -> None:
         ),
         pytest.param("fallback.html", "<p>No title at all.</p>", "fallback", id="html-fallback"),
         pytest.param("long.txt", "word " * 60 + "\n", "long", id="txt-long-first-line"),
+        pytest.param("s.txt", " \t\n\u00a0\n  Spaced Title  \nBody.", "Spaced Title",
+                     id="txt-after-blank-lines"),
+        pytest.param("n.md", "\n  First line, no heading.\n\n#hashtag\n", "First line, no heading.",
+                     id="md-without-heading"),
     ],
 )
 def test_titles(tmp_path: Path, name: str, content: str, title: str) -> None:
