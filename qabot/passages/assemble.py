@@ -112,7 +112,9 @@ def split_documents(documents: Iterable[Document]) -> tuple[Passage, ...]:
 
 def split_document(document: Document) -> list[Passage]:
     """The passages of one document (see the module docstring for the rules)."""
-    return _assemble(READERS[document.format](document.text), document)
+    # The reader's units are let go once they are passages (_assemble returns), before the
+    # passages are sorted out: a 50 MB file has a third of a million units.
+    return _sorted_out(_assemble(READERS[document.format](document.text), document), document)
 
 
 def _heading_shape(unit: Unit) -> str:
@@ -159,7 +161,8 @@ def _nest(stack: list[tuple[str, str]], unit: Unit, after_heading: bool) -> None
     stack.append((shape, unit.text))
 
 
-def _assemble(units: list[Unit], document: Document) -> list[Passage]:
+def _assemble(units: list[Unit], document: Document) -> list[tuple[Passage, bool]]:
+    """Each unit's passages, in order, with whether they are items of a list."""
     passages: list[tuple[Passage, bool]] = []  # (passage, packable)
     section = _cut_heading(document.title)
     parents: tuple[str, ...] = ()
@@ -195,11 +198,18 @@ def _assemble(units: list[Unit], document: Document) -> list[Passage]:
                     Passage(text, section, document.name, group[0][0], group[-1][1], parents),
                     unit.kind == "item",
                 ))
+    return passages
+
+
+def _sorted_out(passages: list[tuple[Passage, bool]], document: Document) -> list[Passage]:
+    """The passages less those that answer nothing, short paragraphs joined (plain text),
+    list items given their list as context."""
     # A passage with no letter or digit (a rule of dashes, a "*" of a comment box) answers
     # nothing, yet the headings indexed with it would match a question on their own.
-    passages = [(p, item) for p, item in passages if any(ch.isalnum() for ch in p.text)]
+    # (The pairs are kept, not made anew: a 50 MB file has 0.3 million.)
+    passages = [pair for pair in passages if any(ch.isalnum() for ch in pair[0].text)]
     if document.format == "text":
-        passages = _short_paragraphs_joined(_without_heading_echoes(passages), source)
+        passages = _short_paragraphs_joined(_without_heading_echoes(passages), document.text)
     return _with_list_context(passages)
 
 
@@ -280,8 +290,8 @@ def _without_heading_echoes(
               if _is_echo(p.text, bare_sections[p.section])}
     kept_sections = {(p.section, p.parents) for i, (p, _) in enumerate(passages)
                      if i not in echoes}
-    return [(p, item) for i, (p, item) in enumerate(passages)
-            if i not in echoes or (p.section, p.parents) not in kept_sections]
+    return [pair for i, pair in enumerate(passages)
+            if i not in echoes or (pair[0].section, pair[0].parents) not in kept_sections]
 
 
 def _with_list_context(passages: list[tuple[Passage, bool]]) -> list[Passage]:
