@@ -207,7 +207,7 @@ def _sorted_out(passages: list[tuple[Passage, bool]], document: Document) -> lis
     # A passage with no letter or digit (a rule of dashes, a "*" of a comment box) answers
     # nothing, yet the headings indexed with it would match a question on their own.
     # (The pairs are kept, not made anew: a 50 MB file has 0.3 million.)
-    passages = [pair for pair in passages if any(ch.isalnum() for ch in pair[0].text)]
+    passages = [pair for pair in passages if _WORD.search(pair[0].text)]
     if document.format == "text":
         passages = _short_paragraphs_joined(_without_heading_echoes(passages), document.text)
     return _with_list_context(passages)
@@ -261,6 +261,7 @@ def _short_paragraphs_joined(
     return out
 
 
+#: A run of letters and digits (``str.isalnum``, which ``\w`` is with "_").
 _WORD = re.compile(r"[^\W_]+")
 
 

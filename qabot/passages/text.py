@@ -382,8 +382,10 @@ def _is_numbered_heading(blocks: list[list[Line]], i: int, *, after_toc: bool = 
     between blocks that are not list items: a numbered section heading, not a list."""
     block = blocks[i]
     line = block[0].text
+    if len(block) != 1 or line[:1].isspace():
+        return False
     marker = NUMBERED.match(line) or OUTLINE.match(line)
-    if len(block) != 1 or marker is None or line[:1].isspace():
+    if marker is None:
         return False
     if not is_heading_text(line[marker.end():]):
         return False
@@ -451,12 +453,14 @@ def _content_items(block: list[Line]) -> Iterator[Unit]:
     """
     wrapped = len(block) > 1 and all(len(ln.text.strip()) <= WRAP_WIDTH for ln in block)
     items: list[list[Line]] = []
+    marked: list[bool] = []  # whether each item opens with a marker: a list item
     item_indent = -1
     for line in block:
         marker = BULLET.match(line.text) or NUMBERED.match(line.text)
         indent = len(line.text) - len(line.text.lstrip())
         if marker:
             items.append([line])
+            marked.append(True)
             item_indent = len(marker.group("indent")) + 1
         elif items and not CAPTION.match(line.text.strip()) and (
             (item_indent >= 0 and indent >= item_indent)
@@ -466,11 +470,10 @@ def _content_items(block: list[Line]) -> Iterator[Unit]:
             items[-1].append(line)
         else:
             items.append([line])
+            marked.append(False)
             item_indent = -1
-    for item in items:
-        start, end = item[0].start, item[-1].end
-        is_item = bool(BULLET.match(item[0].text) or NUMBERED.match(item[0].text))
-        yield Unit("item" if is_item else "text", "", start, end)
+    for item, is_item in zip(items, marked, strict=True):
+        yield Unit("item" if is_item else "text", "", item[0].start, item[-1].end)
 
 
 def _join_cells(values: Iterable[str]) -> str:
