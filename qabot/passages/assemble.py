@@ -286,7 +286,7 @@ def _without_heading_echoes(
 ) -> list[tuple[Passage, bool]]:
     """The passages less those that only repeat their section's heading (a heading line the
     layout rules took for text), when the section has other text to answer with."""
-    bare_sections = {p.section: _bare(p.section) for p, _ in passages}  # once per section
+    bare_sections = {section: _bare(section) for section in {p.section for p, _ in passages}}
     echoes = {i for i, (p, _) in enumerate(passages)
               if _is_echo(p.text, bare_sections[p.section])}
     kept_sections = {(p.section, p.parents) for i, (p, _) in enumerate(passages)
