@@ -235,11 +235,12 @@ def _short_paragraphs_joined(
     """
 
     def joinable(a: tuple[Passage, bool], b: tuple[Passage, bool]) -> bool:
+        # The cheapest tests first: most neighbours fail one of the first three.
         return (not a[1] and not b[1]
-                and not (_LABEL.match(a[0].text) or _LABEL.match(b[0].text))
+                and len(a[0].text) + 1 + len(b[0].text) <= MAX_PASSAGE_CHARS
                 and (a[0].document, a[0].section, a[0].parents)
                 == (b[0].document, b[0].section, b[0].parents)
-                and len(a[0].text) + 1 + len(b[0].text) <= MAX_PASSAGE_CHARS
+                and not (_LABEL.match(a[0].text) or _LABEL.match(b[0].text))
                 and not source[a[0].end:b[0].start].strip()  # nothing dropped between
                 and _BLANK_LINE.search(source, a[0].end, b[0].start) is not None)
 
@@ -337,6 +338,8 @@ def _with_list_context(passages: list[tuple[Passage, bool]]) -> list[Passage]:
 def _shown_runs(runs: list[list[Passage]]) -> list[Passage]:
     """The passages of one list's runs (or of one run of anything else), each given its
     run as context; in a list cut into several runs, each run says what it leaves out."""
+    if len(runs) == 1 and len(runs[0]) == 1:
+        return runs[0]  # a passage on its own, as most are: no context to give
     intro = int(runs[0][0].text.endswith(":"))  # the line introducing a list is no item
     total = sum(len(run) for run in runs) - intro
     seen = 0
