@@ -438,10 +438,13 @@ def _cut_heading(text: str) -> str:
     return text[: cut if cut > 0 else MAX_SECTION_CHARS - 1].rstrip() + "…"
 
 
+_QUOTE_MARKS = re.compile(r"^(?:\s*>)+")
+
+
 def _passage_text(raw: str, *, markdown: bool) -> str:
     lines = raw.split("\n")
     if markdown:  # a blockquote's lines ("> text", "> > text") read without their ">"
-        lines = [re.sub(r"^(?:\s*>)+", "", line) for line in lines]
+        lines = [_QUOTE_MARKS.sub("", line) for line in lines]
     lines = [strip_marker(line) for line in lines]
     text = " ".join(" ".join(lines).split())
     if markdown:
