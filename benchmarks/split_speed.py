@@ -10,7 +10,8 @@ Two kinds of input:
   ``benchmarks/bigfile.py`` builds it (the Python 3.11 documentation sources, repeated);
   each is read and split (``load_corpus`` then ``split_document``) in a fresh child
   process, which reports its CPU seconds (``time.process_time``), wall seconds and peak
-  resident memory (``ru_maxrss``: the whole process, imports included);
+  resident memory (``ru_maxrss``: the whole process, imports included; as a child's
+  ``ru_maxrss`` starts from its parent's resident size, the parent never holds a file);
 * **the corpora**: the shipped corpus and every benchmark corpus (plain text, Markdown,
   HTML), each read and split ``--corpus-rounds`` times in one child process, CPU ms a round.
 
@@ -105,7 +106,11 @@ def main() -> None:
     parser.add_argument("--corpus-rounds", type=int, default=5,
                         help="splits of each corpus per run ('0' skips the corpora)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--make", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make:
+        make_file(Path(args.make[0]), float(args.make[1]))
+        return
     if args.child:
         kind, target, package, rounds = args.child
         print(json.dumps(child(kind, Path(target), package, int(rounds))))
@@ -122,7 +127,9 @@ def main() -> None:
         inputs: list[tuple[str, str, Path]] = []
         for size in filter(None, args.megabytes.split(",")):
             file = Path(tmp) / f"big-{size}.txt"
-            make_file(file, float(size))
+            # Made in a child process: a child inherits its parent's peak (ru_maxrss is
+            # kept across fork and exec), so this one must stay small.
+            subprocess.run([sys.executable, __file__, "--make", str(file), size], check=True)
             inputs.append(("file", f"{file.stat().st_size / 2**20:.0f} MiB text", file))
         if args.corpus_rounds:
             inputs += [("corpus", f"corpus {p.name}", p) for p in CORPORA]
