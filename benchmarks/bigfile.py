@@ -12,7 +12,7 @@ one copy. Each step runs in a fresh child process, which reports its wall and CP
 and its peak resident memory (``VmHWM``, the whole process: Python, qabot's imports and,
 for ``static``, the model):
 
-* **split**, once: read the file and split it into passages (``qabot/passages.py``);
+* **split**, once: read the file and split it into passages (``qabot/passages/``);
 * **cold**: ``QABot.from_path(file, encoder=..., index_dir=...)`` with no saved index: read
   the file, split it, build the index, save it (the build alone is the cold time minus the
   split's);
