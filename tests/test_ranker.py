@@ -62,6 +62,46 @@ def test_fused_score_blends_both_signals(ranker: Ranker) -> None:
         semantic, 0)) * prior)
 
 
+@pytest.mark.parametrize("encoder", ["none", "static"])
+@pytest.mark.parametrize("passages", [PASSAGES, PASSAGES[:3]], ids=["citation", "no-citation"])
+def test_the_fused_score_is_the_formula_to_the_last_bit(
+        encoder: str, passages: tuple[Passage, ...]) -> None:
+    # Ranker.score spares products by 1.0 and reuses its own arrays: the same numbers.
+    ranker = Ranker.build(passages, load_encoder(encoder))
+    question = "Where do apprentices meet in Lisbon?"
+    lexical = ranker.lexical.scores(question)
+    prior = np.array([CITATION_WEIGHT if "(1998)" in p.text else 1.0 for p in passages])
+    semantic = ranker.semantic_scores(question)
+    if semantic is None:
+        expected = lexical * prior
+    else:
+        w = ranker.semantic_weight
+        expected = ((1 - w) * lexical + w * np.maximum(semantic, 0.0)) * prior
+    assert ranker.scores(question).tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("encoder", ["none", "static"])
+def test_a_score_array_is_the_callers_own(encoder: str) -> None:
+    # Scores may be the lexical signal's own array (no prior to apply): changing what one
+    # question got must not change what the next one gets.
+    ranker = Ranker.build(PASSAGES[:3], load_encoder(encoder))
+    question = "Where is the guild hall?"
+    first = ranker.score(question)
+    expected = first.fused.copy()
+    first.fused[:] = -1.0
+    assert ranker.score(question).fused.tobytes() == expected.tobytes()
+
+
+def test_top_orders_by_score_then_position() -> None:
+    ranker = Ranker.build(PASSAGES)
+    scores = np.array([0.5, 0.9, 0.5, 0.1])
+    hits = ranker.top(scores, 3)
+    assert [(h.position, h.score) for h in hits] == [(1, 0.9), (0, 0.5), (2, 0.5)]
+    assert all(type(h.score) is float for h in hits)
+    assert [h.position for h in ranker.top(scores, 10)] == [1, 0, 2, 3]
+    assert ranker.top(scores, 0) == []
+
+
 def test_the_semantic_signal_finds_a_paraphrase_tfidf_misses(ranker: Ranker) -> None:
     question = "Do newcomers earn money?"  # no content word in common with the Pay passage
     assert int(np.argmax(ranker.lexical.scores(question))) != 0

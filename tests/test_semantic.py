@@ -4,6 +4,7 @@ pinned model files, and the optional transformer encoder."""
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import shutil
 from pathlib import Path
@@ -164,3 +165,40 @@ def test_transformer_bot_answers_and_reports_its_encoder(
     assert result.found and "no wages" in result.answer
     again = QABot.from_path(tmp_path, encoder="transformer", index_dir=tmp_path / "idx")
     assert again.ask("Do apprentices get a salary?").to_dict() == result.to_dict()
+
+
+def _model2vec_encode(static: semantic.Encoder, text: str) -> np.ndarray:
+    """The static encoder's vector for ``text`` as model2vec's own ``encode`` makes it."""
+    model = static._model  # type: ignore[attr-defined]
+    return semantic._normalized(model.encode([text], use_multiprocessing=False))
+
+
+#: Questions of every kind the shipped gold set holds, and texts at the edges: empty, only
+#: spaces or symbols, accents, a word the vocabulary splits, and texts longer than the
+#: model's 512 tokens and than the characters model2vec keeps before tokenising (the last
+#: is under 512 tokens but over those characters: only the cut leaves "banana" out).
+EDGE_TEXTS = ["", " ", "?", "\u0000", "🙂 🙂", "Été à Paris, naïve café", "[UNK] [CLS]",
+              "antidisestablishmentarianism", "word " * 1200, "x" * 5000,
+              "international " * 250 + "banana " * 200,
+              "Where are the IOM headquarters?\nIn Geneva.\tSince 1951."]
+
+
+def test_one_text_is_encoded_bit_for_bit_as_model2vec_does(static: semantic.Encoder) -> None:
+    # A question takes a shorter path than a batch of passages (the same arithmetic
+    # without model2vec's batching set-up); their vectors must be identical, or a question
+    # would score against passages embedded slightly differently.
+    gold = Path(semantic.__file__).resolve().parents[2] / "corpus" / "iom.questions.jsonl"
+    questions = [json.loads(line)["question"] for line in gold.read_text("utf-8").splitlines()
+                 if line.strip()]
+    for text in [*questions, *EDGE_TEXTS]:
+        fast = static.encode([text])
+        slow = _model2vec_encode(static, text)
+        assert fast.dtype == slow.dtype == np.float32 and fast.shape == slow.shape == (1, 256)
+        assert fast.tobytes() == slow.tobytes(), text
+
+
+def test_a_batch_gives_each_text_the_vector_it_gets_alone(static: semantic.Encoder) -> None:
+    texts = ["Who funds the organisation?", "", "Bananas are yellow.", "word " * 1200]
+    batch = static.encode(texts)
+    for row, text in zip(batch, texts, strict=True):
+        assert row.tobytes() == static.encode([text])[0].tobytes()

@@ -28,7 +28,19 @@ def blend(lexical: np.ndarray, semantic: np.ndarray | None,
     semantic signal."""
     if semantic is None:
         return lexical
-    return (1.0 - weight) * lexical + weight * np.maximum(semantic, 0.0)
+    # The formula's products and sum, each written over an array made here when its result
+    # has that array's type anyway: the same numbers, two corpus-long arrays instead of four
+    # (on 100k passages the two spared allocations cost more than the arithmetic).
+    scaled = _in_place(np.multiply, np.maximum(semantic, 0.0), weight)
+    return _in_place(np.add, np.multiply(lexical, 1.0 - weight), scaled)
+
+
+def _in_place(operation: np.ufunc, mine: np.ndarray, other: object) -> np.ndarray:
+    """``operation(mine, other)``, written into ``mine`` (an array the caller made and
+    gives up) when the result has its type, so no value is rounded differently."""
+    if np.result_type(mine, other) == mine.dtype:
+        return operation(mine, other, out=mine)
+    return operation(mine, other)
 
 
 def reciprocal_rank(*signals: np.ndarray, k: int = RRF_K) -> np.ndarray:

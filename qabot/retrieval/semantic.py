@@ -164,7 +164,31 @@ class StaticEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.info.dimensions), dtype=np.float32)
+        if len(texts) == 1 and self._model.weights is None and self._model.token_mapping is None:
+            return _normalized(self._encode_one(texts[0]))
         return _normalized(self._model.encode(list(texts), use_multiprocessing=False))
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """``StaticModel.encode([text])`` for the shipped kind of model (no token weights,
+        no token mapping), the same arithmetic step for step, without the batching and
+        progress-bar set-up around it, which cost a question about as much as the
+        arithmetic (docs/speed.md, "Per-question cost"). ``tests/test_semantic.py`` checks
+        that the two agree bit for bit."""
+        model = self._model
+        if model.max_length is not None:
+            # model2vec cuts the text before tokenising, then the tokenizer (set up with
+            # truncation at max_length) cuts the tokens.
+            text = text[:model.max_length * model.median_token_length]
+        ids = model.tokenizer.encode_batch_fast([text], add_special_tokens=False)[0].ids
+        if model.unk_token_id is not None:
+            ids = [i for i in ids if i != model.unk_token_id]
+        dtype = np.float32 if model.embedding.dtype == np.int8 else model.embedding.dtype
+        out = np.zeros((1, model.dim), dtype=dtype)
+        if ids:
+            out[0] = model.embedding[ids].mean(axis=0)
+        out32 = out.astype(np.float32)
+        norm = np.linalg.norm(out32, axis=1, keepdims=True) + 1e-32
+        return (out32 / norm).astype(out.dtype)
 
 
 class TransformerEncoder:
