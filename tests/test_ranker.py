@@ -16,7 +16,7 @@ from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError
 from qabot.passages import Passage
 from qabot.retrieval import Ranker, load_encoder
-from qabot.retrieval.ranker import CITATION_WEIGHT, INDEX_FORMAT
+from qabot.retrieval.ranker import CITATION_WEIGHT, INDEX_FORMAT, top_positions
 
 VERSION = "9.9.9-test"
 HASH = "0" * 64
@@ -100,6 +100,29 @@ def test_top_orders_by_score_then_position() -> None:
     assert all(type(h.score) is float for h in hits)
     assert [h.position for h in ranker.top(scores, 10)] == [1, 0, 2, 3]
     assert ranker.top(scores, 0) == []
+
+
+def _made_up_scores(rng: np.random.Generator, kind: str, n: int) -> np.ndarray:
+    if kind == "distinct":
+        return rng.random(n)
+    if kind == "few values":
+        return rng.integers(0, 4, n).astype(np.float64)
+    if kind == "rounded":
+        return np.round(rng.random(n), 2)
+    return np.where(rng.random(n) < 0.95, 0.0, rng.random(n))
+
+
+@pytest.mark.parametrize("kind", ["distinct", "few values", "rounded", "mostly zero"])
+def test_top_positions_are_the_set_argpartition_picks(kind: str) -> None:
+    # The sampled search must pick the very passages argpartition picks, ties included
+    # (which of several tied passages is shown depends on it).
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n = int(rng.integers(1, 5000))
+        k = int(rng.integers(1, min(n, 200) + 1))
+        scores = _made_up_scores(rng, kind, n)
+        expected = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+        assert sorted(top_positions(scores, k).tolist()) == sorted(expected.tolist())
 
 
 def test_the_semantic_signal_finds_a_paraphrase_tfidf_misses(ranker: Ranker) -> None:

@@ -46,6 +46,7 @@ from .semantic import Encoder
 
 __all__ = [
     "CITATION_WEIGHT", "INDEX_FORMAT", "Hit", "Progress", "Ranker", "Scores", "passage_prior",
+    "top_positions",
 ]
 
 #: Format 4: one ``.npy`` file per array, memory-mapped; CSC matrices; term lists as text.
@@ -204,8 +205,7 @@ class Ranker:
         k = max(0, min(k, len(scores)))
         if k == 0:
             return []
-        candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(
-            len(scores))
+        candidates = top_positions(scores, k)
         # Sorted as (-score, position) pairs of Python numbers: cheaper than indexing the
         # array once per comparison key.
         order = sorted(zip((-scores[candidates]).tolist(), candidates.tolist(), strict=True))
@@ -319,6 +319,38 @@ class Ranker:
                 raise IndexFormatError("passage embeddings do not match the passages and "
                                        "encoder")
         return cls(lexical, encoder, embeddings)
+
+
+#: :func:`top_positions` first takes every this-many-th score as a sample.
+TOP_SAMPLE = 8
+
+
+def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the ``k`` highest ``scores`` (``0 < k``), in no order: the very set
+    ``np.argpartition(-scores, k - 1)[:k]`` gives, at a fraction of its cost on a large
+    corpus.
+
+    The ``k``-th highest of a sample (every ``TOP_SAMPLE``-th score) is at most the
+    ``k``-th highest of all, so the scores that reach it hold the ``k`` best, and usually
+    few others: the ``k`` best are found among those. When a score equal to the ``k``-th
+    best is left out (a tie at the edge), which of the tied passages is kept is
+    ``argpartition``'s choice, so it is asked, as before; likewise when the sample lets
+    through too many scores to save anything.
+    """
+    n = len(scores)
+    if k >= n:
+        return np.arange(n)
+    sample = scores[::TOP_SAMPLE]
+    if len(sample) > k:
+        floor = -np.partition(-sample, k - 1)[k - 1]
+        wide = np.flatnonzero(scores >= floor)
+        if len(wide) <= n // 4:
+            near = scores[wide]
+            kth = -np.partition(-near, k - 1)[k - 1]
+            best = wide[near >= kth]
+            if len(best) == k:
+                return best
+    return np.argpartition(-scores, k - 1)[:k]
 
 
 _FIELDS = tuple(field.name for field in fields(Passage))
