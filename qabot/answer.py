@@ -383,9 +383,13 @@ class QABot:
         (a section about "the 1990s"): a year shared with a bibliography entry does not
         make it the answer to an unrelated question."""
         p = best.passage
-        return self.index.coverage(query, best.position) >= MIN_COVERAGE and (
-            self.index.coverage(_without_numbers(query), best.position) > 0
-            or _names_any(" ".join((*p.parents, p.section)), numbers))
+        covered = self.index.coverage(query, best.position)
+        if covered < MIN_COVERAGE:
+            return False
+        # A question without numbers is its own words: its coverage is already known.
+        words = _without_numbers(query)
+        return ((covered if words == query else self.index.coverage(words, best.position)) > 0
+                or _names_any(" ".join((*p.parents, p.section)), numbers))
 
     def _distinct_hits(self, scores: np.ndarray, count: int) -> list[Hit]:
         """At least ``count`` hits with distinct shown answers (fewer only when the corpus
