@@ -187,7 +187,7 @@ def test_one_text_is_encoded_bit_for_bit_as_model2vec_does(static: semantic.Enco
     # A question takes a shorter path than a batch of passages (the same arithmetic
     # without model2vec's batching set-up); their vectors must be identical, or a question
     # would score against passages embedded slightly differently.
-    gold = Path(semantic.__file__).resolve().parents[2] / "corpus" / "iom.questions.jsonl"
+    gold = Path(__file__).resolve().parents[1] / "corpus" / "iom.questions.jsonl"
     questions = [json.loads(line)["question"] for line in gold.read_text("utf-8").splitlines()
                  if line.strip()]
     for text in [*questions, *EDGE_TEXTS]:
