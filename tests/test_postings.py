@@ -155,6 +155,9 @@ def test_rows_past_65536_are_stored_in_blocks_and_read_back(chunk: int) -> None:
     expected = np.concatenate([counts.indices[counts.indptr[c]:counts.indptr[c + 1]]
                                for c in (2, 7)])
     np.testing.assert_array_equal(some.rows, expected)
+    held = set(zip(column.tolist(), row.tolist(), strict=True))
+    probes = [*held, (2, 1), (2, 65534), (2, 65536), (2, rows - 2), (0, rows), (8, 131072)]
+    assert [packed.holds(c, r) for c, r in probes] == [(c, r) in held for c, r in probes]
     saved = CountColumns.from_saved(packed.arrays("m"), "m", rows, columns)
     np.testing.assert_array_equal(saved.take(np.arange(columns)).rows, counts.indices)
 

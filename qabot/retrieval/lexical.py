@@ -288,9 +288,7 @@ class LexicalIndex:
                    if columns[t] is not None and self._in_passage(columns[t], position)) / total
 
     def _in_passage(self, column: int, position: int) -> bool:
-        rows = self._matrices["word"].take(np.array([column])).rows
-        at = int(np.searchsorted(rows, position))
-        return at < len(rows) and int(rows[at]) == position
+        return self._matrices["word"].holds(column, position)
 
     def scores(self, question: str) -> np.ndarray:
         """The score of every passage for ``question``: its match blended with its section's.

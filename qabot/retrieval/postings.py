@@ -182,6 +182,16 @@ class CountColumns:
                                       len(splits)), per_block)
         return Taken(rows, self.counts[positions], splits[:, -1] - splits[:, 0])
 
+    def holds(self, column: int, row: int) -> bool:
+        """Whether ``row`` is among ``column``'s postings: a binary search of the one block
+        that would hold it."""
+        high, low = divmod(row, BLOCK)
+        if not 0 <= high < self.splits.shape[1] - 1:
+            return False
+        rows = self.low[self.splits[column, high]:self.splits[column, high + 1]]
+        at = int(np.searchsorted(rows, low))
+        return at < len(rows) and int(rows[at]) == low
+
     def to_csc(self, idf: np.ndarray) -> sp.csc_matrix:
         """The whole TF-IDF matrix, made with the build's own operations
         (``(1 + ln count) * idf / norm``): for references and tests, never to answer."""
