@@ -123,6 +123,14 @@ def test_top_k_agrees_with_a_full_sort(index: Ranker) -> None:
         assert np.allclose(top, sorted(scores, reverse=True)[:k])
 
 
+def test_spelling_corrections_are_each_index_own(index: Ranker) -> None:
+    """Corrections are remembered per index: another corpus's index does not reuse them."""
+    other = Ranker.build((Passage("Apples grow in the orchard.", "Fruit", "o.txt", 0, 27),))
+    for _ in range(2):
+        assert index.lexical.correct_spelling("Bananaz please") == "bananas please"
+        assert other.lexical.correct_spelling("Bananaz please") == "Bananaz please"
+
+
 @pytest.mark.parametrize("typo", ["headquaters", "hedquarters", "Headquartres"])
 def test_typo_still_finds_the_passage(index: Ranker, typo: str) -> None:
     best = index.search(typo, k=1)[0]

@@ -72,7 +72,8 @@ CHAR_WEIGHT = 0.3
 MAX_WORD_DF = 0.5
 MIN_PASSAGES_FOR_MAX_DF = 20
 SPELLING_CUTOFF = 0.85
-#: Questions whose analysis each index keeps, and words whose character n-gram columns.
+#: Questions whose analysis each index keeps, and words whose character n-gram columns
+#: (and, for unknown words, closest corpus word).
 QUERY_CACHE = 64
 WORD_CACHE = 8192
 #: Share of a passage's score that comes from its section's match as a whole.
@@ -207,6 +208,9 @@ class LexicalIndex:
         self._query = lru_cache(maxsize=QUERY_CACHE)(self._analyze)
         self._stems = lru_cache(maxsize=QUERY_CACHE)(_stems)
         self._ngram_columns = lru_cache(maxsize=WORD_CACHE)(self._columns_of_word)
+        # A typo is often typed again (by the same user, or asked by many): difflib's
+        # search over the corpus words costs up to a few ms a word.
+        self._closest_word = lru_cache(maxsize=WORD_CACHE)(self._close_word)
 
     @classmethod
     def build(cls, passages: Sequence[Passage]) -> LexicalIndex:
@@ -259,11 +263,15 @@ class LexicalIndex:
                 return word
             if low in self._surface_words:
                 return word
-            candidates = self._spelling_candidates.get(low[0], [])
-            close = difflib.get_close_matches(low, candidates, n=1, cutoff=SPELLING_CUTOFF)
-            return close[0] if close else word
+            return self._closest_word(low) or word
 
         return _WORD.sub(fix, question)
+
+    def _close_word(self, word: str) -> str | None:
+        """The corpus word most like ``word`` (same first letter), or None."""
+        candidates = self._spelling_candidates.get(word[0], [])
+        close = difflib.get_close_matches(word, candidates, n=1, cutoff=SPELLING_CUTOFF)
+        return close[0] if close else None
 
     def coverage(self, question: str, position: int) -> float:
         """The idf-weighted share of the question's content words found in a passage.
