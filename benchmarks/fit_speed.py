@@ -18,9 +18,10 @@ The stages are told apart by wrapping the functions the fit calls in order (the 
 construction ends the fields' analysis, the first ``_idf`` ends the word counts, and so
 on), so the fit itself is not changed to be measured: ``fields`` (each distinct field
 normalised and split into word ids), ``word counts`` (stems, keys, vocabulary and count
-matrices), ``word tf-idf``, ``n-grams`` (``ngram_word_counts``), ``char products``
-(everything from there to the character idf) and ``char tf-idf``. ``build, outside fit`` is
-``LexicalIndex.build``'s own work around the fit.
+matrices), ``word idf and norms`` (with packing the word postings), ``n-grams``
+(``ngram_word_counts``), ``char counts`` (everything from there to the character idf:
+the passages' character counts) and ``char sections and norms`` (the rest of the fit).
+``build, outside fit`` is ``LexicalIndex.build``'s own work around the fit.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-STAGES = ("build, outside fit", "fields", "word counts", "word tf-idf", "n-grams",
-          "char products", "char tf-idf")
+STAGES = ("build, outside fit", "fields", "word counts", "word idf and norms", "n-grams",
+          "char counts", "char sections and norms")
 
 
 def _qabot_child(passages: list) -> dict[str, object]:  # type: ignore[type-arg]
@@ -74,13 +75,13 @@ def _qabot_child(passages: list) -> dict[str, object]:  # type: ignore[type-arg]
 
     def idf(*args, **kwargs):  # type: ignore[no-untyped-def]
         idf_calls.append(1)
-        mark("word counts" if len(idf_calls) == 1 else "char products")
+        mark("word counts" if len(idf_calls) == 1 else "char counts")
         return real_idf(*args, **kwargs)
 
     real_idf = tfidf._idf
     tfidf._idf = idf
-    tfidf.ngram_word_counts = wrapped(tfidf.ngram_word_counts, "word tf-idf", "n-grams")
-    lexical.fit = wrapped(lexical.fit, "build, outside fit", "char tf-idf")
+    tfidf.ngram_word_counts = wrapped(tfidf.ngram_word_counts, "word idf and norms", "n-grams")
+    lexical.fit = wrapped(lexical.fit, "build, outside fit", "char sections and norms")
     from threadpoolctl import threadpool_limits
 
     from qabot.passages import Passage
