@@ -159,11 +159,12 @@ def test_word_features_sort_as_strings_even_below_the_space() -> None:
         tokens = Stemmer.Stemmer("english").stemWords(words)
         return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
-    fitted = fit(texts, [texts[0]], normalize=normalize, word_pattern=pattern,
-                 stop_words=STOP_WORDS, max_df=None)
+    fitted = fit(texts, [[t for (t,) in texts]], normalize=normalize, word_pattern=pattern,
+                 stop_words=STOP_WORDS, max_df=None, section_of=np.zeros(3, dtype=np.intp),
+                 headings=[0])
     reference = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True)
     matrix = reference.fit_transform(["\n".join(t) for t in texts])
     assert {"x", "x c", "x\x01"} <= set(fitted.word_terms)
     assert fitted.word_terms == _terms(reference.vocabulary_)
     assert fitted.word_idf.tolist() == reference.idf_.tolist()
-    assert abs(fitted.matrices["word"] - matrix).max() <= 1e-15
+    assert abs(fitted.matrices["word"].to_csc(fitted.word_idf) - matrix).max() <= 1e-15
