@@ -15,13 +15,14 @@ each stage of the fit, and its peak resident memory (``ru_maxrss``) with the res
 size before the build (the passages read). The tables give the medians over the repeats.
 
 The stages are told apart by wrapping the functions the fit calls in order (the stemmer's
-construction ends the fields' analysis, the first ``_idf`` ends the word counts, and so
-on), so the fit itself is not changed to be measured: ``fields`` (each distinct field
-normalised and split into word ids), ``word counts`` (stems, keys, vocabulary and count
-matrices), ``word idf and norms`` (with packing the word postings), ``n-grams``
-(``ngram_word_counts``), ``char counts`` (everything from there to the character idf:
-the passages' character counts) and ``char sections and norms`` (the rest of the fit).
-``build, outside fit`` is ``LexicalIndex.build``'s own work around the fit.
+construction ends the fields' analysis, the first idf ends the word counts, and so on; the
+idf is ``_idf_of``'s where it exists, ``_idf``'s before), so the fit itself is not changed
+to be measured: ``fields`` (each distinct field normalised and split into word ids),
+``word counts`` (stems, keys, vocabulary and count matrices), ``word idf and norms`` (with
+packing the word postings), ``n-grams`` (``ngram_word_counts``), ``char counts``
+(everything from there to the character idf: the passages' character counts) and ``char
+sections and norms`` (the rest of the fit). ``build, outside fit`` is
+``LexicalIndex.build``'s own work around the fit.
 """
 
 from __future__ import annotations
@@ -78,8 +79,11 @@ def _qabot_child(passages: list) -> dict[str, object]:  # type: ignore[type-arg]
         mark("word counts" if len(idf_calls) == 1 else "char counts")
         return real_idf(*args, **kwargs)
 
-    real_idf = tfidf._idf
-    tfidf._idf = idf
+    # The idf of each space, computed once each: by _idf_of where there is one (_idf calls
+    # it), else by _idf.
+    idf_name = "_idf_of" if hasattr(tfidf, "_idf_of") else "_idf"
+    real_idf = getattr(tfidf, idf_name)
+    setattr(tfidf, idf_name, idf)
     tfidf.ngram_word_counts = wrapped(tfidf.ngram_word_counts, "word idf and norms", "n-grams")
     lexical.fit = wrapped(lexical.fit, "build, outside fit", "char sections and norms")
     from threadpoolctl import threadpool_limits
