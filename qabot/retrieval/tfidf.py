@@ -11,7 +11,9 @@ per distinct item:
   bigram's tokens or character n-gram spans a newline except as those fields' tokens in
   sequence, so a passage's features are its fields' features in order;
 * **words**: each distinct surface word is stop-listed and stemmed once; unigrams and
-  adjacent bigrams are integer keys counted with ``np.unique``;
+  adjacent bigrams are integer keys that sort as their strings, counted once per distinct
+  field; a text's counts are its fields' plus the bigrams joining one field to the next
+  (:func:`_word_counts`);
 * **characters**: ``char_wb`` n-grams never cross whitespace, so a text's n-gram counts are
   ``W @ G``, its counts of whitespace-separated words times each distinct word's n-gram
   counts. The product is computed as ``G.T @ W.T``, which is the column-by-column (CSC)
@@ -32,8 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,8 @@ __all__ = ["CHAR_NGRAMS", "Fitted", "char_ngrams", "fit", "tfidf_columns", "word
 #: The character n-gram lengths (``char_wb``, inside word boundaries, space-padded).
 CHAR_NGRAMS = (3, 5)
 EMPTY_VOCABULARY = "\x00"
+#: The word between words when the word pattern searches all distinct words at once.
+_SEPARATOR = "qabot0separator"
 
 
 def char_ngrams(normalized: str) -> list[str]:
@@ -57,12 +60,6 @@ def char_ngrams(normalized: str) -> list[str]:
     for word in normalized.split():
         out += word_ngrams(word)
     return out
-
-
-def _ngram_count(size: int) -> int:
-    """How many n-grams :func:`_word_ngrams` makes of a padded word of ``size`` characters."""
-    low, high = CHAR_NGRAMS
-    return sum(size - n + 1 for n in range(low, min(high, size - 1) + 1)) + (size <= high)
 
 
 def word_ngrams(word: str) -> list[str]:
@@ -97,8 +94,15 @@ class Fitted:
 
 
 class _Fields:
-    """Each distinct text field analysed once: its surface-word ids and its
-    whitespace-word ids, flat, with offsets."""
+    """Each distinct text field analysed once: its whitespace-separated ("spaced") word ids
+    and its surface-word ids, flat, with offsets.
+
+    Fields are numbered as they come (:meth:`numbers`), then all analysed at once
+    (:meth:`analyse`): each field is normalised and split on whitespace, each distinct
+    spaced word is searched for surface words once. The word pattern never matches
+    whitespace, so a field's surface words are its spaced words' surface words in turn, and
+    numbering them in that order numbers them in order of first appearance, as a search of
+    each field would."""
 
     def __init__(self, normalize, word_pattern) -> None:  # type: ignore[no-untyped-def]
         self.ids: dict[str, int] = {}
@@ -106,31 +110,76 @@ class _Fields:
         self._word = word_pattern
         self.surface: dict[str, int] = {}
         self.spaced: dict[str, int] = {}
-        self._surface_flat = array("q")
-        self._spaced_flat = array("q")
-        self._surface_ends = array("q")
-        self._spaced_ends = array("q")
+        self._arrays: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
 
-    def id(self, text: str) -> int:
-        number = self.ids.get(text)
-        if number is None:
-            number = self.ids[text] = len(self.ids)
-            normalized = self._normalize(text)
-            surface, spaced = self.surface, self.spaced
-            self._surface_flat.extend([surface.setdefault(w, len(surface))
-                                       for w in self._word.findall(normalized)])
-            self._spaced_flat.extend([spaced.setdefault(w, len(spaced))
-                                      for w in normalized.split()])
-            self._surface_ends.append(len(self._surface_flat))
-            self._spaced_ends.append(len(self._spaced_flat))
-        return number
+    def numbers(self, *groups: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each group of docs, the id of each doc's each field in turn and its doc."""
+        sizes = [np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)) for docs in groups]
+        total = int(sum(s.sum() for s in sizes))
+        ids = _first_numbers(itertools.chain.from_iterable(itertools.chain(*groups)), total,
+                             self.ids)
+        bounds = np.cumsum([0] + [int(s.sum()) for s in sizes])
+        return [(ids[start:end], np.repeat(np.arange(len(s), dtype=np.int64), s))
+                for start, end, s in zip(bounds[:-1], bounds[1:], sizes, strict=True)]
+
+    def analyse(self) -> None:
+        """Split every numbered field into spaced and surface words (once, after numbering)."""
+        per_field = list(map(str.split, map(self._normalize, self.ids)))
+        spaced_offsets = _offsets(map(len, per_field), len(per_field))
+        spaced_flat = _first_numbers(itertools.chain.from_iterable(per_field),
+                                     int(spaced_offsets[-1]), self.spaced)
+        del per_field
+        word_surface, word_offsets = self._surface_words(list(self.spaced))
+        field_of = np.repeat(np.arange(len(self.ids), dtype=np.int64), np.diff(spaced_offsets))
+        surface_flat, field_of = _gather(spaced_flat, field_of, word_surface, word_offsets)
+        surface_offsets = _offsets(np.bincount(field_of, minlength=len(self.ids)), len(self.ids))
+        self._arrays = {True: (spaced_flat, spaced_offsets),
+                        False: (surface_flat, surface_offsets)}
+
+    def _surface_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each word's surface words as ids (``surface`` filled), flat, and offsets.
+
+        The pattern is run once over all the words with a separator word between them
+        (a call per word would cost more than the search), when it finds the separator
+        alone as itself and no word holds it; else once per word."""
+        text = f" {_SEPARATOR} ".join(words) + f" {_SEPARATOR} "
+        if (self._word.findall(f" {_SEPARATOR} ") != [_SEPARATOR]
+                or text.count(_SEPARATOR) != len(words)):
+            per_word = list(map(self._word.findall, words))
+            return (_first_numbers(itertools.chain.from_iterable(per_word),
+                                   sum(map(len, per_word)), self.surface),
+                    _offsets(map(len, per_word), len(per_word)))
+        found: dict[str, int] = {}
+        matches = self._word.findall(text)
+        ids = _first_numbers(matches, len(matches), found)
+        separator = found.pop(_SEPARATOR)
+        self.surface.update(zip(found, itertools.count()))
+        apart = ids == separator
+        ids = ids[~apart]
+        ids -= ids > separator
+        ends = np.flatnonzero(apart) - np.arange(len(words))
+        return ids, np.concatenate([[0], ends])
 
     def arrays(self, spaced: bool) -> tuple[np.ndarray, np.ndarray]:
-        flat, ends = ((self._spaced_flat, self._spaced_ends) if spaced
-                      else (self._surface_flat, self._surface_ends))
-        offsets = np.zeros(len(ends) + 1, dtype=np.int64)
-        offsets[1:] = np.frombuffer(ends, dtype=np.int64)
-        return np.frombuffer(flat, dtype=np.int64), offsets
+        return self._arrays[spaced]
+
+
+def _offsets(lengths: Iterable[int], count: int) -> np.ndarray:
+    """Where each of ``count`` runs of the given lengths starts, and the total at the end."""
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(lengths, dtype=np.int64, count=count), out=offsets[1:])
+    return offsets
+
+
+def _first_numbers(items: Iterable[str], total: int, numbers: dict[str, int]) -> np.ndarray:
+    """Each of the ``total`` items as a number, distinct items numbered in order of first
+    appearance (the empty dict ``numbers`` filled in that order). One dictionary pass
+    records each item's first position; the first positions, ranked, are the numbers."""
+    first: dict[str, int] = {}
+    at = np.fromiter(map(first.setdefault, items, itertools.count()), dtype=np.int64,
+                     count=total)
+    numbers.update(zip(first, itertools.count()))
+    return (np.cumsum(at == np.arange(total)) - 1)[at]
 
 
 def _gather(fields: np.ndarray, docs: np.ndarray, flat: np.ndarray,
@@ -144,13 +193,14 @@ def _gather(fields: np.ndarray, docs: np.ndarray, flat: np.ndarray,
 
 
 def _counts(docs: np.ndarray, keys: np.ndarray, rows: int, columns: int) -> sp.csr_matrix:
-    """The rows × columns matrix counting each (doc, key) pair, rows sorted by key."""
-    pairs, counts = np.unique(docs * np.int64(columns) + keys, return_counts=True)
-    row, column = np.divmod(pairs, np.int64(columns))
-    indptr = np.zeros(rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(row, minlength=rows), out=indptr[1:])
-    return sp.csr_matrix((counts.astype(np.float64), column.astype(np.int32), indptr),
-                         shape=(rows, columns))
+    """The rows × columns matrix counting each (doc, key) pair, rows sorted by key.
+
+    scipy's COO to CSR conversion is a counting sort by row; when the pairs come doc by doc
+    with keys in order within a doc, no further sort is needed."""
+    counts = sp.coo_matrix((np.ones(len(docs)), (docs, keys)), shape=(rows, columns)).tocsr()
+    counts.sum_duplicates()
+    return sp.csr_matrix((counts.data, counts.indices.astype(np.int32, copy=False),
+                          counts.indptr.astype(np.int64, copy=False)), shape=(rows, columns))
 
 
 def tfidf_columns(counts: sp.csc_matrix, idf: np.ndarray, chunk: int = 1 << 22) -> sp.csc_matrix:
@@ -193,21 +243,199 @@ def _idf_of(document_frequency: np.ndarray, documents: int) -> np.ndarray:
 
 def ngram_word_counts(words: Sequence[str]) -> tuple[list[str], sp.csr_matrix]:
     """The sorted ``char_wb`` n-gram vocabulary of ``words`` and the n-gram × word count
-    matrix (G transposed: row ``i`` is term ``i``, column ``j`` is ``words[j]``)."""
-    lengths = np.fromiter((_ngram_count(len(w) + 2) for w in words), dtype=np.int64,
-                          count=len(words))
-    every = [g for w in words for g in word_ngrams(w)]
-    ngram_ids = {g: i for i, g in enumerate(dict.fromkeys(every))}
-    flat_ngrams = np.fromiter(map(ngram_ids.__getitem__, every), dtype=np.int64,
-                              count=len(every))
-    del every
-    ngrams = list(ngram_ids)
-    order = sorted(range(len(ngrams)), key=ngrams.__getitem__)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    word_of_ngram = np.repeat(np.arange(len(words), dtype=np.int64), lengths)
-    return ([ngrams[i] for i in order],
-            _counts(rank[flat_ngrams], word_of_ngram, len(ngrams), len(words)))
+    matrix (G transposed: row ``i`` is term ``i``, column ``j`` is ``words[j]``).
+
+    A word's n-grams are every window of 3 to 5 characters of the word padded with a space
+    on each side (a padded word of 3 or 4 characters is its own last window), so the padded
+    words are read as one array of code points, one after the other, each character as
+    its rank in the words' sorted alphabet. The windows are numbered one length at a time,
+    without sorting them: an (n+1)-character window is its n-character prefix's number
+    and its last character's rank, made dense (:func:`_dense`). Only the distinct n-grams
+    are then sorted, on an integer that sorts as Python sorts the strings: the ranks
+    (from 1) as the digits of a fixed-width number, zeros after a shorter n-gram's end (a
+    prefix first). With more than 6,207 distinct characters five digits overflow an int64:
+    that integer is then two (the first three digits, the rest), sorted as pairs."""
+    low, high = CHAR_NGRAMS
+    if not words:
+        return [], sp.csr_matrix((0, 0))
+    sizes = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 2
+    joined = f" {'  '.join(words)} "
+    points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    total = len(points)
+    alphabet = np.flatnonzero(np.bincount(points))
+    base = len(alphabet) + 1
+    rank = np.zeros(int(alphabet[-1]) + 1, dtype=np.int64)
+    rank[alphabet] = np.arange(1, base)
+    digits = np.concatenate([rank[points], np.zeros(high - 1, dtype=np.int64)])
+    del rank, points
+    word_of = np.repeat(np.arange(len(words), dtype=np.int64), sizes)
+    left = np.cumsum(sizes)[word_of] - np.arange(total)  # characters to the word's end
+    number, count = digits[:total] - 1, base - 1
+    numbers, counts, firsts = [], [], []
+    for n in range(2, high + 1):
+        valid = np.flatnonzero(left >= n)
+        numbered, count = _dense(number[valid] * base + digits[valid + n - 1], count * base)
+        number = np.zeros(total, dtype=np.int64)
+        number[valid] = numbered
+        if n >= low:
+            first = np.zeros(count, dtype=np.int64)
+            first[numbered] = valid  # one window of each
+            numbers.append(number)
+            counts.append(count)
+            firsts.append(first)
+    # The distinct n-grams in string order.
+    starts = np.concatenate(firsts)
+    lengths = np.repeat(np.arange(low, high + 1), counts)
+    wide = base ** high >= 2 ** 63
+    key = np.zeros(len(starts), dtype=np.int64)
+    for i in range(high):
+        if wide and i == low:
+            head, key = key, np.zeros(len(starts), dtype=np.int64)
+        key = key * base + np.where(i < lengths, digits[starts + i], 0)
+    order, _ = _sorted_runs(np.stack([head, key], axis=1) if wide else key)
+    del digits, key
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    terms = [joined[s:s + n] for s, n in zip(starts[order].tolist(), lengths[order].tolist(),
+                                             strict=True)]
+    # Each window's n-gram, position by position, so each n-gram's words come in order.
+    valid = left[:, None] >= np.arange(low, high + 1)
+    windows = np.zeros(valid.shape, dtype=np.int64)
+    for i, (offset, number) in enumerate(zip(np.cumsum([0, *counts[:-1]]), numbers,
+                                             strict=True)):
+        windows[valid[:, i], i] = place[offset + number[valid[:, i]]]
+    return terms, _counts(windows[valid], np.broadcast_to(word_of[:, None], valid.shape)[valid],
+                          len(terms), len(words))
+
+
+def _dense(keys: np.ndarray, bound: int) -> tuple[np.ndarray, int]:
+    """``keys`` (each in ``range(bound)``) numbered 0, 1, ... in ascending order, and how
+    many distinct keys there are: through a table of ``bound`` entries when it is not much
+    larger than ``keys``, else by sorting."""
+    if not len(keys):
+        return keys, 0
+    if bound <= max(16 * len(keys), 1 << 16) and len(keys) < 1 << 31:
+        present = np.zeros(bound, dtype=bool)
+        present[keys] = True
+        table = np.cumsum(present, dtype=np.int32) - 1
+        return table[keys].astype(np.int64), int(table[-1]) + 1
+    order, new = _sorted_runs(keys)
+    number = np.empty(len(keys), dtype=np.int64)
+    number[order] = np.cumsum(new) - 1
+    return number, int(new.sum())
+
+
+def _sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A stable sorting order of ``keys`` (or of the rows of a 2-D ``keys``, compared
+    column by column), and for the keys in that order, which differ from the one before
+    (a new distinct key starts)."""
+    if keys.ndim == 2:
+        order = np.lexsort(keys.T[::-1])
+        ranked = keys[order]
+        new = np.ones(len(keys), dtype=bool)
+        new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    else:
+        order = np.argsort(keys, kind="stable")  # faster than quicksort on these keys
+        ranked = keys[order]
+        new = np.ones(len(keys), dtype=bool)
+        new[1:] = ranked[1:] != ranked[:-1]
+    return order, new
+
+
+def _word_counts(stems: list[str], stem_of: np.ndarray, surface: tuple[np.ndarray, np.ndarray],
+                 entries: dict[str, tuple[np.ndarray, np.ndarray, int]],
+                 max_df: float | None) -> tuple[list[str], sp.csc_matrix, sp.csc_matrix]:
+    """The word vocabulary (sorted, pruned by ``max_df``) and the passages' and sections'
+    count matrices (CSC, sorted), from each surface word's stem (-1: a stop word), each
+    field's surface words and each text's fields (``entries``).
+
+    Features are integer keys that sort as their strings do: with ``r`` a stem's rank among
+    the sorted stems and ``m`` the number of stems plus one, a unigram is ``r * m`` and a
+    bigram ``r1 * m + 1 + r2``. Stems hold no character at or below the space (a word is
+    letters, digits and apostrophes), so "a b" sorts after "a" and before any longer stem
+    that starts with "a", as ``(r1, 1 + r2)`` does; a stem that breaks this (another word
+    pattern) falls back to sorting the features' strings."""
+    flat, offsets = surface
+    fields = len(offsets) - 1
+    by_name = sorted(range(len(stems)), key=stems.__getitem__)
+    rank = np.empty(len(stems) + 1, dtype=np.int64)
+    rank[by_name] = np.arange(len(stems))
+    rank[-1] = -1  # stop words
+    tokens = rank[stem_of[flat]] if len(flat) else np.zeros(0, dtype=np.int64)
+    field_of = np.repeat(np.arange(fields, dtype=np.int64), np.diff(offsets))
+    keep = tokens >= 0
+    tokens, field_of = tokens[keep], field_of[keep]
+    size = np.int64(len(stems) + 1)
+    pair = field_of[:-1] == field_of[1:]
+    # Each field's count of content words, first and last.
+    count = np.bincount(field_of, minlength=fields)
+    ends = np.cumsum(count)
+    first = np.full(fields, -1, dtype=np.int64)
+    last = np.full(fields, -1, dtype=np.int64)
+    has = count > 0
+    first[has] = tokens[(ends - count)[has]]
+    last[has] = tokens[ends[has] - 1]
+    joins = {}
+    for name, (ids, owner, _) in entries.items():
+        ids, owner = ids[has[ids]], owner[has[ids]]
+        follows = owner[:-1] == owner[1:]
+        joins[name] = (owner[1:][follows],
+                       last[ids[:-1][follows]] * size + 1 + first[ids[1:][follows]])
+    every = np.concatenate([tokens * size, tokens[:-1][pair] * size + 1 + tokens[1:][pair],
+                            joins[""][1], joins["section_"][1]])
+    order, new = _sorted_runs(every)
+    keys = every[order[new]]
+    inverse = np.empty(len(every), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    del every, order, new
+    if min("".join(stems), default="!") <= " ":
+        names = _word_names(keys, stems, by_name, size)
+        position = np.empty(len(keys), dtype=np.int64)
+        position[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(keys))
+        inverse = position[inverse]
+        keys = keys[np.argsort(position)]
+    # Each join is one more row of the fields' counts, so that a text's counts are one
+    # product: (its fields and joins) @ (their counts), computed transposed (feature ×
+    # text, row by row) so that it comes out column by column, as the postings need it.
+    within = len(tokens) + int(pair.sum())
+    extra = len(inverse) - within
+    per_key = _counts(inverse, np.concatenate([field_of, field_of[:-1][pair],
+                                               np.arange(fields, fields + extra)]),
+                      len(keys), fields + extra)
+    products = {}
+    start = fields
+    for name, (ids, owner, rows) in entries.items():
+        joined_docs, _ = joins[name]
+        parts = _counts(np.concatenate([ids, np.arange(start, start + len(joined_docs))]),
+                        np.concatenate([owner, joined_docs]), fields + extra, rows)
+        products[name] = (per_key @ parts, rows)
+        start += len(joined_docs)
+    n = products[""][1]
+    df = np.diff(products[""][0].indptr)
+    kept = (df > 0) & (df <= max_df * n if max_df is not None else True)
+    if not kept.any():
+        return ([EMPTY_VOCABULARY], sp.csc_matrix((n, 1)),
+                sp.csc_matrix((products["section_"][1], 1)))
+    columns = np.flatnonzero(kept)
+    matrices = []
+    for product, rows in products.values():
+        entries_kept = np.repeat(kept, np.diff(product.indptr))
+        indptr = np.zeros(len(columns) + 1, dtype=np.int64)
+        np.cumsum(np.diff(product.indptr)[kept], out=indptr[1:])
+        matrix = sp.csc_matrix((product.data[entries_kept], product.indices[entries_kept],
+                                indptr), shape=(rows, len(columns)))
+        matrix.sort_indices()
+        matrices.append(matrix)
+    return _word_names(keys[columns], stems, by_name, size), *matrices
+
+
+def _word_names(keys: np.ndarray, stems: list[str], by_name: list[int],
+                size: np.int64) -> list[str]:
+    """The feature each key stands for (see :func:`_word_counts`)."""
+    ranked = [stems[i] for i in by_name]
+    first, second = np.divmod(keys, size)
+    return [ranked[a] if b == 0 else f"{ranked[a]} {ranked[b - 1]}"
+            for a, b in zip(first.tolist(), second.tolist(), strict=True)]
 
 
 def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
@@ -245,15 +473,13 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     """
     fields = _Fields(normalize, word_pattern)
     matrices: dict[str, CountColumns] = {}
-    entries = {}
-    for name, docs in (("", texts), ("section_", sections)):
-        ids = np.fromiter((fields.id(f) for doc in docs for f in doc), dtype=np.int64)
-        owner = np.repeat(np.arange(len(docs), dtype=np.int64),
-                          np.fromiter((len(doc) for doc in docs), dtype=np.int64,
-                                      count=len(docs)))
-        entries[name] = (ids, owner, len(docs))
+    entries = {name: (ids, owner, len(docs)) for name, docs, (ids, owner) in zip(
+        ("", "section_"), (texts, sections), fields.numbers(texts, sections), strict=True)}
+    fields.analyse()
 
-    # Words: each surface word stop-listed and stemmed once.
+    # Words: each surface word stop-listed and stemmed once; each distinct field's unigram
+    # and bigram counts counted once, a text's counts are its fields' counts added up plus
+    # the bigrams that join one field's last content word to the next field's first.
     surface = list(fields.surface)
     stemmed = Stemmer.Stemmer("english").stemWords(
         [w[:-2] if w.endswith("'s") else w for w in surface])
@@ -261,50 +487,10 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     stem_of = np.array([-1 if w in stop_words else stem_ids.setdefault(s, len(stem_ids))
                         for w, s in zip(surface, stemmed, strict=True)], dtype=np.int64)
     stems = list(stem_ids)
-    size = np.int64(max(len(stems), 1))
-    flat, offsets = fields.arrays(spaced=False)
-    keyed = {}
-    for name, (ids, owner, _) in entries.items():
-        tokens, docs = _gather(ids, owner, flat, offsets)
-        tokens = stem_of[tokens]
-        keep = tokens >= 0
-        tokens, docs = tokens[keep], docs[keep]
-        pair = docs[:-1] == docs[1:]
-        keyed[name] = (np.concatenate([tokens, size + tokens[:-1][pair] * size
-                                       + tokens[1:][pair]]),
-                       np.concatenate([docs, docs[:-1][pair]]))
-    keys = np.unique(keyed[""][0])
-    if not len(keys):  # only stop words in the whole corpus
-        keys = np.zeros(0, dtype=np.int64)
-    names = [stems[k] if k < size else f"{stems[(k - size) // size]} {stems[(k - size) % size]}"
-             for k in keys.tolist()]
-    order = sorted(range(len(names)), key=names.__getitem__)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
     n = len(texts)
-    counts = _counts(keyed[""][1], rank[np.searchsorted(keys, keyed[""][0])], n,
-                     len(keys)).tocsc()
-    df = np.diff(counts.indptr)
-    kept = df <= max_df * n if max_df is not None else np.ones(len(df), dtype=bool)
-    if kept.any():
-        word_terms = [names[i] for i in order if kept[rank[i]]]
-        counts = counts[:, np.flatnonzero(kept)]
-    else:
-        word_terms = [EMPTY_VOCABULARY]
-        counts = sp.csc_matrix((n, 1))
-    column_of = np.full(len(keys) + 1, -1, dtype=np.int64)
-    if kept.any():
-        column_of[np.flatnonzero(kept)] = np.arange(int(kept.sum()))
-    section_keys, section_docs = keyed["section_"]
-    found = np.minimum(np.searchsorted(keys, section_keys), max(len(keys) - 1, 0))
-    known = (keys[found] == section_keys) if len(keys) else np.zeros(len(section_keys), bool)
-    columns = np.where(known, column_of[rank[found]] if len(keys) else -1, -1)
-    known = columns >= 0
-    section_counts = _counts(section_docs[known], columns[known], entries["section_"][2],
-                             len(word_terms)).tocsc()
+    word_terms, counts, section_counts = _word_counts(
+        stems, stem_of, fields.arrays(spaced=False), entries, max_df)
     word_idf = _idf(counts, n)
-    counts.sort_indices()
-    section_counts.sort_indices()
     matrices["word"] = CountColumns.from_counts(counts, tfidf_norms(counts, word_idf))
     matrices["section_word"] = CountColumns.from_counts(
         section_counts, tfidf_norms(section_counts, word_idf))
