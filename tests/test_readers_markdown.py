@@ -89,3 +89,18 @@ def test_nested_and_lazy_list_items_are_items_of_their_list() -> None:
 def test_a_table_inside_text_is_rows_named_by_their_header() -> None:
     source = "# T\n\n| Tool | Version | Notes |\n|---|---|---|\n| gcc | 10 | ok |\n"
     assert texts(source) == ["gcc - Version: 10; Notes: ok"]
+
+
+@pytest.mark.parametrize("text", [
+    "\r0\n<P>0\n",
+    "# Title\r\rFirst paragraph\rstill first.\r\r## Next\r\rSecond.",
+    "# Title\r\n\r\nWindows line ends.\r\n\r\n- one\r\n- two\r\n",
+    "a\rb\n<P>c\n",
+])
+def test_lone_and_windows_carriage_returns_keep_spans_inside_the_document(text: str) -> None:
+    """markdown-it ends a line at ``\\r`` as at ``\\n``; the spans must count lines alike."""
+    passages = split_document(Document("cr.md", "cr", text, "markdown"))
+    assert passages
+    for passage in passages:
+        assert 0 <= passage.start < passage.end <= len(text), passage
+        assert passage.text.split()[0] in text[passage.start:passage.end], passage

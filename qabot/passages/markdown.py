@@ -20,13 +20,14 @@ decoded, raw inline HTML is kept as written; the assembler drops a blockquote's 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .html import read_html
-from .units import Unit, split_lines, table_row_text
+from .units import Line, Unit, table_row_text
 
 __all__ = ["clean_inline", "read_markdown"]
 
@@ -37,9 +38,24 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("table")
 
 
+#: Where markdown-it ends a line: it reads ``\r\n`` and a lone ``\r`` as ``\n``.
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def _markdown_lines(text: str) -> list[Line]:
+    """The lines of ``text`` as markdown-it numbers them in its tokens' ``map``, with their
+    spans in ``text``."""
+    lines, start = [], 0
+    for end in _LINE_END.finditer(text):
+        lines.append(Line(start, text[start:end.start()]))
+        start = end.end()
+    lines.append(Line(start, text[start:]))
+    return lines
+
+
 def read_markdown(text: str) -> list[Unit]:
     """The units of a Markdown document (see the module docstring)."""
-    lines = split_lines(text)
+    lines = _markdown_lines(text)
     tokens = _parser().parse(text)
 
     def span(first: int, last: int) -> tuple[int, int] | None:
