@@ -109,7 +109,7 @@ def test_section_counts_are_the_passages_sums_less_the_repeated_headings(
         sections: dict) -> None:  # type: ignore[type-arg]
     features = np.array([0, 2, 5, 6, 11, 24])
     feature, section, sums = section_sums(sections["passages"].take(features),
-                                          sections["headings"], features,
+                                          sections["headings"].take(features),
                                           sections["section_of"], sections["sizes"])
     got = np.zeros((4, len(features)))
     got[section, feature] = sums

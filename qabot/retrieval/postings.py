@@ -86,7 +86,7 @@ def count_norms(columns: CountColumns, idf: np.ndarray, chunk: int = 1 << 22) ->
     ends = columns.splits[:, -1]
     edges = np.searchsorted(ends, np.arange(chunk, columns.nnz, chunk))
     for first, last in itertools.pairwise(sorted({0, columns.shape[1], *edges.tolist()})):
-        taken = columns.take(np.arange(first, last))
+        taken = columns.take_range(first, last)
         part = np.log(taken.counts.astype(np.float64))
         part += 1.0
         part *= np.repeat(idf[first:last], taken.sizes)
@@ -182,6 +182,18 @@ class CountColumns:
                                       len(splits)), per_block)
         return Taken(rows, self.counts[positions], splits[:, -1] - splits[:, 0])
 
+    def take_range(self, first: int, last: int) -> Taken:
+        """Every posting of columns ``first`` to ``last - 1``: :meth:`take` of a range,
+        read as slices (the range's postings are stored one after the other)."""
+        splits = self.splits[first:last]
+        start, end = (int(splits[0, 0]), int(splits[-1, -1])) if len(splits) else (0, 0)
+        rows = self.low[start:end].astype(np.int32)
+        blocks = splits.shape[1] - 1
+        if blocks > 1:
+            rows |= np.repeat(np.tile(np.arange(blocks, dtype=np.int32) << BLOCK_BITS,
+                                      len(splits)), np.diff(splits, axis=1).ravel())
+        return Taken(rows, self.counts[start:end], splits[:, -1] - splits[:, 0])
+
     def holds(self, column: int, row: int) -> bool:
         """Whether ``row`` is among ``column``'s postings: a binary search of the one block
         that would hold it."""
@@ -256,41 +268,40 @@ def _blocks(rows: int) -> int:
     return max(1, -(-rows // BLOCK))
 
 
-def section_sums(passages: Taken, headings: CountColumns, features: np.ndarray,
-                 section_of: np.ndarray, sizes: np.ndarray
+def section_sums(passages: Taken, headings: Taken, section_of: np.ndarray, sizes: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The sections' counts of ``features`` (ascending columns), from the passages'
-    postings of them and the sections' headings'. The passages must be numbered so that
-    their sections (``section_of``) never decrease: a column's postings then come grouped
-    by section.
+    """The sections' counts of some features, from the passages' postings of them and the
+    sections' headings' postings of the same features. The passages must be numbered so
+    that their sections (``section_of``) never decrease: a feature's postings then come
+    grouped by section.
 
     Returns, one entry per (feature, section) with a nonzero count, feature after feature
-    and sections ascending within a feature: the feature's index in ``features``, the
+    and sections ascending within a feature: the feature's index among those read, the
     section, and its count (float64, exact).
     """
     if not len(passages.rows):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     section = section_of[passages.rows]
-    starts = np.empty(len(section), dtype=bool)
-    starts[0] = True
-    np.not_equal(section[1:], section[:-1], out=starts[1:])
-    ends = np.cumsum(passages.sizes)
-    starts[ends[ends < len(section)]] = True  # a new feature starts a new group
+    new_feature = np.zeros(len(section), dtype=bool)
+    held = np.flatnonzero(passages.sizes)  # the features with postings
+    new_feature[(np.cumsum(passages.sizes) - passages.sizes)[held]] = True
+    starts = new_feature.copy()
+    starts[1:] |= section[1:] != section[:-1]
     starts = np.flatnonzero(starts)
     sums = np.add.reduceat(passages.counts, starts, dtype=np.float64)
-    feature = np.searchsorted(ends, starts, side="right")
+    feature = held[np.cumsum(new_feature[starts]) - 1]
     section = section[starts]
-    held = headings.take(features)
-    if len(held.rows):
-        sections = np.int64(headings.shape[0])
+    if len(headings.rows):
+        sections = np.int64(len(sizes))
         keys = feature * sections + section
-        held_keys = (np.repeat(np.arange(len(features), dtype=np.int64), held.sizes) * sections
-                     + held.rows)
-        at = np.searchsorted(keys, held_keys)
-        if np.any(at >= len(keys)) or np.any(keys[np.minimum(at, len(keys) - 1)] != held_keys):
+        heading_keys = (np.repeat(np.arange(len(headings.sizes), dtype=np.int64),
+                                  headings.sizes) * sections + headings.rows)
+        at = np.searchsorted(keys, heading_keys)
+        if (np.any(at >= len(keys))
+                or np.any(keys[np.minimum(at, len(keys) - 1)] != heading_keys)):
             raise IndexFormatError("the sections' heading counts do not match their passages")
-        sums[at] -= (sizes[held.rows] - 1) * held.counts.astype(np.float64)
+        sums[at] -= (sizes[headings.rows] - 1) * headings.counts.astype(np.float64)
     return feature, section, sums
 
 
@@ -298,16 +309,15 @@ def section_count_matrix(passages: CountColumns, headings: CountColumns, section
                    sizes: np.ndarray, block: int = 1 << 21) -> sp.csc_matrix:
     """The sections × terms count matrix, column by column with rows ascending, made from
     the passages' counts (numbered so that ``section_of`` never decreases) and the
-    headings' by
-    :func:`section_sums`, ``block`` passage postings at a time: never from the sections'
-    texts."""
+    headings' by :func:`section_sums`, ``block`` passage postings at a time: never from
+    the sections' texts."""
     columns = passages.shape[1]
     edges = np.searchsorted(passages.splits[:, -1], np.arange(block, passages.nnz, block))
     counts, rows, per_column = [], [], []
     for start, end in itertools.pairwise(sorted({0, columns, *edges.tolist()})):
-        features = np.arange(start, end)
-        feature, section, sums = section_sums(passages.take(features), headings, features,
-                                              section_of, sizes)
+        feature, section, sums = section_sums(passages.take_range(start, end),
+                                              headings.take_range(start, end), section_of,
+                                              sizes)
         counts.append(sums.astype(np.min_scalar_type(int(sums.max(initial=0)))))
         rows.append(section.astype(np.int32))
         per_column.append(np.bincount(feature, minlength=end - start))
