@@ -210,6 +210,27 @@ def test_round_trip_gives_the_same_passages_and_scores(saved: Path, index: Ranke
         ]
 
 
+def test_a_section_whose_passages_are_apart_scores_the_same_saved_and_loaded(
+        tmp_path: Path) -> None:
+    """A heading repeated later in a document is one section whose passages are not next
+    to each other: the character rows are then stored section by section (char_order),
+    which must give the same scores as scikit-learn's matrices, before and after a save."""
+    passages = (
+        Passage("Lisbon hosts the carpenters' guild.", "Notes", "d.txt", 0, 40),
+        Passage("Bananas are yellow.", "Fruit", "d.txt", 41, 60),
+        Passage("The guild was founded in 1901.", "Notes", "d.txt", 61, 95),
+    )
+    built = Ranker.build(passages)
+    assert section_numbers(passages).tolist() == [0, 1, 0]
+    assert built.lexical._char_order.tolist() == [0, 2, 1]
+    built.save(tmp_path / "idx", version=VERSION, corpus_hash=HASH)
+    loaded = Ranker.load(tmp_path / "idx", version=VERSION, corpus_hash=HASH, encoder=None)
+    for query in ["guild founded", "yellow bananas", "Lisbon carpentrs"]:
+        np.testing.assert_allclose(built.lexical.scores(query),
+                                   built.lexical.full_matrix_scores(query), atol=1e-12)
+        assert loaded.lexical.scores(query).tolist() == built.lexical.scores(query).tolist()
+
+
 def test_round_trip_of_the_shipped_corpus(tmp_path: Path) -> None:
     docs = load_corpus(Path(__file__).resolve().parents[1] / "corpus")
     built = QABot.from_documents(docs, index_dir=tmp_path / "idx")
