@@ -15,7 +15,6 @@ from qabot.retrieval.postings import (
     log_table,
     section_count_matrix,
     section_sums,
-    tfidf_norms,
 )
 
 
@@ -26,12 +25,18 @@ def _random_counts(rng: np.random.Generator, rows: int, columns: int,
     return dense.astype(np.float64)
 
 
-def _tfidf(dense: np.ndarray, idf: np.ndarray) -> np.ndarray:
-    """The reference: scikit-learn's sublinear TF-IDF with L2 rows, on a dense array."""
+def _norms(dense: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """The reference: each row's L2 norm of scikit-learn's sublinear TF-IDF (1 if empty)."""
     values = np.where(dense > 0, np.log(np.where(dense > 0, dense, 1)) + 1.0, 0.0) * idf
     norms = np.sqrt((values ** 2).sum(axis=1))
     norms[norms == 0] = 1.0
-    return values / norms[:, None]
+    return norms
+
+
+def _tfidf(dense: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """The reference: scikit-learn's sublinear TF-IDF with L2 rows, on a dense array."""
+    values = np.where(dense > 0, np.log(np.where(dense > 0, dense, 1)) + 1.0, 0.0) * idf
+    return values / _norms(dense, idf)[:, None]
 
 
 @pytest.mark.parametrize(("largest", "kind"), [(1, np.uint8), (255, np.uint8),
@@ -43,7 +48,7 @@ def test_counts_take_the_smallest_type_and_give_the_tfidf_values(
     dense[0, 0] = largest
     counts = sp.csc_matrix(dense)
     idf = rng.random(12) + 1.0
-    columns = CountColumns.from_counts(counts, tfidf_norms(counts, idf))
+    columns = CountColumns.from_counts(counts).normed(idf)
     assert columns.counts.dtype == kind
     np.testing.assert_allclose(columns.to_csc(idf).toarray(), _tfidf(dense, idf),
                                rtol=1e-13, atol=1e-15)
@@ -63,7 +68,7 @@ def test_dot_through_count_postings_is_the_tfidf_product(seed: int) -> None:
         counts.indices[start:end] = counts.indices[start:end][order]
         counts.data[start:end] = counts.data[start:end][order]
     idf = rng.random(30) + 1.0
-    columns = CountColumns.from_counts(counts, tfidf_norms(counts, idf))
+    columns = CountColumns.from_counts(counts).normed(idf)
     features = np.array(sorted(rng.choice(30, size=8, replace=False)), dtype=np.intp)
     features = np.union1d(features, [3])
     weights = rng.random(len(features))
@@ -187,5 +192,5 @@ def test_a_matrix_packed_from_column_blocks_is_the_matrix_packed_whole() -> None
     for part in ("counts", "low", "splits"):
         np.testing.assert_array_equal(getattr(packed, part), getattr(expected, part), part)
     idf = rng.random(columns) + 1.0
-    np.testing.assert_allclose(count_norms(packed, idf, chunk=50), tfidf_norms(whole, idf),
-                               rtol=1e-15)
+    np.testing.assert_allclose(count_norms(packed, idf, chunk=50),
+                               _norms(whole.toarray(), idf), rtol=1e-15)

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from ..errors import IndexFormatError
 
 __all__ = ["CountColumns", "Taken", "count_norms", "log_table", "section_count_matrix",
-           "section_sums", "tfidf_norms"]
+           "section_sums"]
 
 #: The saved parts of a :class:`CountColumns`, as ``{name}_{part}.npy``.
 PARTS = ("counts", "low", "splits", "norms", "shape")
@@ -48,28 +48,6 @@ def log_table(largest: int) -> np.ndarray:
     return np.concatenate([[0.0], table])
 
 
-def tfidf_norms(counts: sp.csc_matrix, idf: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """Each row's L2 norm of ``(1 + ln count) * idf`` over a CSC count matrix, its squares
-    summed in ascending feature order as scikit-learn sums them; 1.0 for an empty row
-    (nothing to divide). Done ``chunk`` postings at a time, leaving ``counts`` unchanged."""
-    data, indices, indptr = counts.data, counts.indices, counts.indptr
-    rows = counts.shape[0]
-    squares = np.zeros(rows)
-    bounds = list(range(0, len(data), chunk)) + [len(data)]
-    for start, end in itertools.pairwise(bounds):
-        part = data[start:end].astype(np.float64)
-        np.log(part, out=part)
-        part += 1.0
-        first = int(np.searchsorted(indptr, start, side="right")) - 1
-        last = int(np.searchsorted(indptr, end, side="left"))
-        spans = np.clip(indptr[first:last + 1], start, end)
-        part *= np.repeat(idf[first:last], np.diff(spans))
-        squares += np.bincount(indices[start:end], weights=part * part, minlength=rows)
-    norms = np.sqrt(squares)
-    norms[norms == 0.0] = 1.0
-    return norms
-
-
 @dataclass(frozen=True)
 class Taken:
     """Some columns' postings, column after column: rows, counts and each column's size."""
@@ -80,7 +58,9 @@ class Taken:
 
 
 def count_norms(columns: CountColumns, idf: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """:func:`tfidf_norms` of a packed count matrix, ``chunk`` postings at a time."""
+    """Each row's L2 norm of ``(1 + ln count) * idf`` over a packed count matrix, its
+    squares summed in ascending feature order as scikit-learn sums them; 1.0 for an empty
+    row (nothing to divide). Done about ``chunk`` postings at a time."""
     rows = columns.shape[0]
     squares = np.zeros(rows)
     ends = columns.splits[:, -1]
@@ -115,10 +95,10 @@ class CountColumns:
     shape: tuple[int, int]
 
     @classmethod
-    def from_counts(cls, counts: sp.csc_matrix, norms: np.ndarray,
+    def from_counts(cls, counts: sp.csc_matrix, norms: np.ndarray | None = None,
                     chunk: int = 1 << 22) -> CountColumns:
-        """Pack a CSC count matrix (float or integer counts) with its rows' norms, about
-        ``chunk`` postings at a time."""
+        """Pack a CSC count matrix (float or integer counts) with its rows' norms (1 when
+        not given: see :meth:`normed`), about ``chunk`` postings at a time."""
         if not counts.has_sorted_indices:  # scipy sorts no data narrower than 32 bits
             counts = sp.csc_matrix((counts.data.astype(np.int32), counts.indices,
                                     counts.indptr), shape=counts.shape)
@@ -132,6 +112,8 @@ class CountColumns:
         packed = cls.from_column_blocks(
             (as_rows[first:last] for first, last in itertools.pairwise(bounds)),
             (rows, columns))
+        if norms is None:
+            return packed
         return dataclasses.replace(packed, norms=np.asarray(norms, dtype=np.float64))
 
     @classmethod
@@ -163,9 +145,18 @@ class CountColumns:
         splits[:, -1] = flat[row_blocks::row_blocks]
         return cls(joined, low, splits, np.ones(rows), (rows, columns))
 
+    def normed(self, idf: np.ndarray) -> CountColumns:
+        """This matrix with its rows' TF-IDF norms under ``idf`` (:func:`count_norms`)."""
+        return dataclasses.replace(self, norms=count_norms(self, idf))
+
     @property
     def nnz(self) -> int:
         return len(self.counts)
+
+    @property
+    def column_sizes(self) -> np.ndarray:
+        """How many postings each column has (a term's document frequency)."""
+        return self.splits[:, -1] - self.splits[:, 0]
 
     def take(self, features: np.ndarray) -> Taken:
         """Every posting of ``features`` (ascending column numbers), feature after feature."""
@@ -175,24 +166,16 @@ class CountColumns:
         total = int(per_block.sum())
         positions = np.repeat(starts - np.cumsum(per_block) + per_block, per_block)
         positions += np.arange(total)
-        rows = self.low[positions].astype(np.int32)
-        blocks = splits.shape[1] - 1
-        if blocks > 1:
-            rows |= np.repeat(np.tile(np.arange(blocks, dtype=np.int32) << BLOCK_BITS,
-                                      len(splits)), per_block)
-        return Taken(rows, self.counts[positions], splits[:, -1] - splits[:, 0])
+        return Taken(_rows(self.low[positions], splits), self.counts[positions],
+                     splits[:, -1] - splits[:, 0])
 
     def take_range(self, first: int, last: int) -> Taken:
         """Every posting of columns ``first`` to ``last - 1``: :meth:`take` of a range,
         read as slices (the range's postings are stored one after the other)."""
         splits = self.splits[first:last]
         start, end = (int(splits[0, 0]), int(splits[-1, -1])) if len(splits) else (0, 0)
-        rows = self.low[start:end].astype(np.int32)
-        blocks = splits.shape[1] - 1
-        if blocks > 1:
-            rows |= np.repeat(np.tile(np.arange(blocks, dtype=np.int32) << BLOCK_BITS,
-                                      len(splits)), np.diff(splits, axis=1).ravel())
-        return Taken(rows, self.counts[start:end], splits[:, -1] - splits[:, 0])
+        return Taken(_rows(self.low[start:end], splits), self.counts[start:end],
+                     self.column_sizes[first:last])
 
     def holds(self, column: int, row: int) -> bool:
         """Whether ``row`` is among ``column``'s postings: a binary search of the one block
@@ -249,6 +232,17 @@ class CountColumns:
         if norms.shape != (rows,) or not np.all(np.isfinite(norms)) or np.any(norms <= 0):
             raise IndexFormatError(f"{name} matrix's norms do not match its rows")
         return cls(counts, low, splits, norms, (rows, columns))
+
+
+def _rows(low: np.ndarray, splits: np.ndarray) -> np.ndarray:
+    """The rows of postings read block after block of the columns whose ``splits`` are
+    given: each low part with its block's high part put back."""
+    rows = low.astype(np.int32)
+    blocks = splits.shape[1] - 1
+    if blocks > 1:
+        rows |= np.repeat(np.tile(np.arange(blocks, dtype=np.int32) << BLOCK_BITS,
+                                  len(splits)), np.diff(splits, axis=1).ravel())
+    return rows
 
 
 def _largest_in_last_block(low: np.ndarray, splits: np.ndarray) -> int:

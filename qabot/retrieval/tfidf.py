@@ -32,7 +32,6 @@ passages on); when no word feature is left the word space is the one placeholder
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,9 +40,9 @@ import numpy as np
 import scipy.sparse as sp
 import Stemmer
 
-from .postings import CountColumns, count_norms, section_count_matrix, tfidf_norms
+from .postings import CountColumns, section_count_matrix
 
-__all__ = ["CHAR_NGRAMS", "Fitted", "char_ngrams", "fit", "tfidf_columns", "word_ngrams"]
+__all__ = ["CHAR_NGRAMS", "Fitted", "char_ngrams", "fit", "word_ngrams"]
 
 #: The character n-gram lengths (``char_wb``, inside word boundaries, space-padded).
 CHAR_NGRAMS = (3, 5)
@@ -201,34 +200,6 @@ def _counts(docs: np.ndarray, keys: np.ndarray, rows: int, columns: int) -> sp.c
     counts.sum_duplicates()
     return sp.csr_matrix((counts.data, counts.indices.astype(np.int32, copy=False),
                           counts.indptr.astype(np.int64, copy=False)), shape=(rows, columns))
-
-
-def tfidf_columns(counts: sp.csc_matrix, idf: np.ndarray, chunk: int = 1 << 22) -> sp.csc_matrix:
-    """``(1 + ln count) * idf``, each row then divided by its L2 norm, in place on a CSC
-    count matrix (each row's squares summed in ascending feature order). Done ``chunk``
-    entries at a time, so no temporary array as long as the matrix is made."""
-    data, indices, indptr = counts.data, counts.indices, counts.indptr
-    rows = counts.shape[0]
-    squares = np.zeros(rows)
-    bounds = list(range(0, len(data), chunk)) + [len(data)]
-    for start, end in itertools.pairwise(bounds):
-        part = data[start:end]
-        np.log(part, out=part)
-        part += 1.0
-        first = int(np.searchsorted(indptr, start, side="right")) - 1
-        last = int(np.searchsorted(indptr, end, side="left"))
-        spans = np.clip(indptr[first:last + 1], start, end)
-        part *= np.repeat(idf[first:last], np.diff(spans))
-        squares += np.bincount(indices[start:end], weights=part * part, minlength=rows)
-    norms = np.sqrt(squares)
-    norms[norms == 0.0] = 1.0
-    for start, end in itertools.pairwise(bounds):
-        data[start:end] /= norms[indices[start:end]]
-    return counts
-
-
-def _idf(columns: sp.csc_matrix, documents: int) -> np.ndarray:
-    return _idf_of(np.diff(columns.indptr), documents)
 
 
 def _idf_of(document_frequency: np.ndarray, documents: int) -> np.ndarray:
@@ -490,10 +461,10 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     n = len(texts)
     word_terms, counts, section_counts = _word_counts(
         stems, stem_of, fields.arrays(spaced=False), entries, max_df)
-    word_idf = _idf(counts, n)
-    matrices["word"] = CountColumns.from_counts(counts, tfidf_norms(counts, word_idf))
-    matrices["section_word"] = CountColumns.from_counts(
-        section_counts, tfidf_norms(section_counts, word_idf))
+    words = CountColumns.from_counts(counts)
+    word_idf = _idf_of(words.column_sizes, n)
+    matrices["word"] = words.normed(word_idf)
+    matrices["section_word"] = CountColumns.from_counts(section_counts).normed(word_idf)
 
     # Characters: each whitespace-separated word's n-grams counted once (G), a text's
     # counts are its word counts times G, computed transposed to come out as columns.
@@ -511,7 +482,7 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     ids, owner, _ = entries[""]
     tokens, docs = _gather(ids, owner, flat, offsets)
     char = _ngram_columns(g_t, _counts(tokens, place[docs], spaced_count, n), n)
-    char_idf = _idf_of(np.diff(char.splits[:, [0, -1]], axis=1).ravel(), n)
+    char_idf = _idf_of(char.column_sizes, n)
     # The sections' headings: the first fields of each section.
     ids, owner, sections_count = entries["section_"]
     first = np.searchsorted(owner, np.arange(sections_count))
@@ -523,9 +494,8 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     section_char = section_count_matrix(char, heading_char, section_of[grouped],
                                         np.bincount(section_of, minlength=sections_count))
     del heading_char
-    matrices["char"] = dataclasses.replace(char, norms=count_norms(char, char_idf))
+    matrices["char"] = char.normed(char_idf)
     del char
-    matrices["section_char"] = CountColumns.from_counts(
-        section_char, tfidf_norms(section_char, char_idf))
+    matrices["section_char"] = CountColumns.from_counts(section_char).normed(char_idf)
     return Fitted(word_terms, word_idf, char_terms, char_idf, matrices, stems, surface,
                   grouped)
