@@ -239,3 +239,48 @@ def test_a_line_that_reads_as_code_is_no_heading(line: str, is_code: bool) -> No
             f"{line}\n\nThat is all there is to it, and it works on every system we know of.\n")
     passages = split_document(Document(name="a.txt", title="A", text=text, format="text"))
     assert (line not in {p.section for p in passages}) is is_code
+
+
+def _sections(text: str) -> list[str]:
+    passages = split_document(Document(name="a.txt", title="A", text=text, format="text"))
+    return [p.section for p in passages]
+
+
+@pytest.mark.parametrize("first", [
+    "This document was originally written in a markup language, allowing it to be converted",
+    "Information on the tool is available via the web.  The address",
+    "For scripts, the external commands that",
+])
+def test_a_paragraph_set_with_a_hanging_indent_is_no_heading(first: str) -> None:
+    # Its first line runs on into the indented lines under it, as FAQs posted as plain
+    # text set every paragraph; only its section's heading names it.
+    text = (f"1.1: Where to read more\n\n{first}\n  easily into various other formats, and the\n"
+            "  master source file lives on the project's own web site.\n")
+    assert _sections(text) == ["1.1: Where to read more"]
+    assert first.split()[0] in split_document(
+        Document(name="a.txt", title="A", text=text, format="text"))[0].text
+
+
+@pytest.mark.parametrize(("heading", "body"), [
+    ("NAME", "ls - list directory contents"),
+    ("DESCRIPTION", "List information about the FILEs (the current directory by default)."),
+    ("EXIT STATUS", "0 if OK, 1 if minor problems, 2 if serious trouble."),
+])
+def test_a_man_page_heading_above_indented_text_is_still_a_heading(heading: str,
+                                                                   body: str) -> None:
+    text = f"{heading}\n       {body}\n       More of the same text follows here.\n"
+    assert _sections(text) == [heading]
+
+
+@pytest.mark.parametrize(("line", "heading"), [
+    ("In most shells, multiple-word variables such as", False),
+    ("After each step you can verify that", False),
+    ("Most of the work happens in the", False),
+    ("zsh used to", False),
+    ("Where the files go", True),
+    ("Vitamin A", True),
+])
+def test_a_line_that_runs_on_mid_clause_is_no_heading(line: str, heading: bool) -> None:
+    text = ("It works on every system that we know of, and on some that we do not.\n\n"
+            f"{line}\n\nThat is all there is to it, and it works on every system we know of.\n")
+    assert (line in _sections(text)) is heading

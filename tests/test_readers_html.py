@@ -115,3 +115,22 @@ def test_units_of_a_page_with_contents_keep_their_spans() -> None:
     assert [(u.kind, u.text, source[u.start:u.end]) for u in units] == [
         ("heading", "Questions", "Questions</h1>"), ("heading", "Q. Why?", "Q. Why?</h2>"),
         ("text", "Because.", "Because.</p>")]
+
+
+@pytest.mark.parametrize("heading", [
+    '<h3>Can I back up two servers?<a class="headerlink" href="#can-i" '
+    'title="Link to this heading">¶</a></h3>',  # Sphinx
+    '<h3 id="can-i">Can I back up two servers? <a href="#can-i">#</a></h3>',
+    '<h3 id="can-i"><a class="anchor" href="#can-i">§</a> Can I back up two servers?</h3>',
+    '<h3 id="can-i"><a href="#can-i"><svg viewBox="0 0 16 16"></svg></a>'
+    'Can I back up two servers?</h3>',  # an icon only
+])
+def test_a_heading_loses_its_permalink_symbol(heading: str) -> None:
+    assert sections(heading + "<p>Yes, one at a time.</p>") == [
+        ("Can I back up two servers?", (), "Yes, one at a time.")]
+
+
+def test_a_fragment_link_with_words_or_digits_keeps_them() -> None:
+    body = ('<h2>Limits <a href="#fn1">1</a></h2>'
+            '<p>See <a href="#setup">the setup</a> first. <a href="#top">↑</a></p>')
+    assert sections(body) == [("Limits 1", (), "See the setup first.")]

@@ -5,7 +5,9 @@ Headings ``<h1>``-``<h6>`` keep their levels; block elements (``<p>``, ``<li>``,
 what follows it, as an FAQ question does; a table's rows are items, cells named by the
 header row (``units.table_row_text``). Scripts, styles, navigation, footers, buttons and a
 site banner (a ``<header>`` outside ``<main>``/``<article>``, headings excepted) are left
-out, and so are figure captions. Each unit spans its element in the source.
+out, and so are figure captions, and a same-page link with no letter or digit in it (the
+"¶" or "#" a generated page puts beside each heading). Each unit spans its element in the
+source.
 
 Navigation inside the page is left out too: a block whose letters lie at least
 ``NAVIGATION_SHARE`` (0.8) inside links to fragments of the same page (``href="#..."``) is a
@@ -87,6 +89,7 @@ class _HTMLUnits(HTMLParser):
         # the open lists' block ids; the id of the current run of <br/>-separated lines.
         self.letters: list[_Letters] = []
         self._anchors: list[bool] = []
+        self._anchor_starts: list[int] = []  # where each open <a>'s text starts in the buffer
         self._lists: list[int] = []
         self._groups = 0
         self._run = 0
@@ -130,12 +133,14 @@ class _HTMLUnits(HTMLParser):
         if tag == "a":
             href = dict(attrs).get("href") or ""
             self._anchors.append(len(href) > 1 and href.startswith("#"))
+            self._anchor_starts.append(len(self._buffer))
         if tag in _HTML_HEADINGS or tag in _HTML_BLOCKS or tag == "tr":
             self._flush(self._offset())
             self._block_tag = tag
             if tag != "br":
                 self._run = self._new_group()
                 self._anchors.clear()  # a link left open ends with its block
+                self._anchor_starts.clear()
             if tag in _HTML_LISTS:
                 self._lists.append(self._new_group())
         if tag in _HTML_CONTENT:
@@ -163,7 +168,7 @@ class _HTMLUnits(HTMLParser):
             return
         end = self._offset() + len(tag) + 3
         if tag == "a" and self._anchors:
-            self._anchors.pop()
+            self._drop_permalink(self._anchors.pop(), self._anchor_starts.pop())
         if tag in ("td", "th") and self._cell is not None and self._row is not None:
             self._row.append(" ".join("".join(self._cell).split()))
             self._cell = None
@@ -180,6 +185,7 @@ class _HTMLUnits(HTMLParser):
             if tag != "br":
                 self._run = self._new_group()
                 self._anchors.clear()
+                self._anchor_starts.clear()
             if tag in _HTML_LISTS and self._lists:
                 self._lists.pop()
             if tag in _HTML_CONTENT:
@@ -190,6 +196,15 @@ class _HTMLUnits(HTMLParser):
                 self._heading = None
             elif tag == "figcaption":
                 self._in_figcaption = max(0, self._in_figcaption - 1)
+
+    def _drop_permalink(self, fragment: bool, start: int) -> None:
+        """Forget a same-page link's text when it has no letter or digit: the "¶" or "#"
+        that generated pages put after each heading to link to it."""
+        if not fragment or any(ch.isalnum() for ch in "".join(self._buffer[start:])):
+            return
+        del self._buffer[start:]
+        if not "".join(self._buffer).strip():
+            self._buffer, self._buffer_start = [], -1
 
     def handle_data(self, data: str) -> None:
         if self._skip_depth:

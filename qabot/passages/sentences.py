@@ -131,6 +131,9 @@ BULLET = re.compile(r"^(?P<indent>\s*)(?P<marker>[•●◦▪▫‣⁃∙·*\-�
 NUMBERED = re.compile(r"^(?P<indent>\s*)(?P<marker>\d{1,3}[.)]|[a-z][.)]|[A-Z]\))\s+(?=\S)")
 ENUMERATED_HEADING = re.compile(r"^\(\s*(?:[ivxlcdm]+|[a-z]|\d{1,2})\s*\)\s+\S", re.I)
 SENTENCE_FINAL = (".", "!", ",", ";")
+#: A line ending on an article, a conjunction or a preposition that needs its object runs
+#: on into the next line ("... multiple-word variables such as"): never a whole heading.
+_RUNS_ON = re.compile(r"\b(?:a|an|the|that|which|whose|of|to|and|or|such as)$")
 
 
 def is_marker_line(s: str) -> bool:
@@ -141,7 +144,8 @@ def is_marker_line(s: str) -> bool:
 def is_heading_text(s: str) -> bool:
     """True for a line shaped like a heading when only layout can say: short (at most
     ``MAX_HEADING_WORDS`` words, ``MAX_QUESTION_HEADING_WORDS`` for a question), one
-    sentence, not noise, not a list item, and not ended like a sentence."""
+    sentence, not noise, not a list item, and not ended like a sentence or mid-clause
+    (on "the", "that", "of", "to" ...)."""
     s = s.strip()
     if not s or len(s) > MAX_HEADING_CHARS * (2 if s.endswith("?") else 1):
         return False
@@ -154,7 +158,8 @@ def is_heading_text(s: str) -> bool:
     words = len(s.split())
     if s.endswith("?"):
         return words <= MAX_QUESTION_HEADING_WORDS
-    return words <= MAX_HEADING_WORDS and not s.endswith(SENTENCE_FINAL)
+    return (words <= MAX_HEADING_WORDS and not s.endswith(SENTENCE_FINAL)
+            and not _RUNS_ON.search(s))
 
 
 def strip_marker(s: str) -> str:

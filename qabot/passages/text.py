@@ -24,7 +24,8 @@ non-blank lines.
   line finishing that sentence), or the more indented description below it when it names
   a term ("postrm").
 * **Man pages**: an unindented line above indented lines in one block ("DESCRIPTION") is
-  a heading.
+  a heading, unless it opens a paragraph set with a hanging indent (about as long as the
+  line under it, and running on into it), as FAQs posted in plain text set every one.
 * **FAQ entries** ``+ Question? >`` are headings named by the question; the answer
   paragraph that follows is a passage under it. So is a block written ``Q: ...?`` then
   ``A: ...`` (or ``Question:`` / ``Answer:``).
@@ -64,6 +65,9 @@ __all__ = ["OUTLINE", "WRAP_WIDTH", "read_text"]
 
 #: A block whose lines are all at most this long is hard-wrapped prose: its lines join.
 WRAP_WIDTH = 100
+#: A first line at least this long, above a block indented under it, is the start of a
+#: paragraph set with a hanging indent, not a man page's heading.
+HANGING_MIN_CHARS = 40
 
 _FAQ = re.compile(r"^\s*\+\s+(?P<q>.+?)\s*>\s*$")
 
@@ -419,14 +423,20 @@ def _block_units(block: list[Line], *, headings: bool = True) -> Iterator[Unit]:
             yield from _content_units(block[1:])
             return
         second = block[1].text.strip()
-        if not indent_of(first.text) and all(indent_of(ln.text) for ln in block[1:]):
+        first_length = len(first.text.strip())
+        # A paragraph set with a hanging indent: its first line is as long as the next and
+        # runs on into it (a lower-case word, or a line too long for a man-page heading).
+        hanging = first_length >= 0.6 * len(second) and (
+            second[:1].islower() or first_length >= HANGING_MIN_CHARS)
+        if (not indent_of(first.text) and all(indent_of(ln.text) for ln in block[1:])
+                and not hanging):
             # "NAME" / "DESCRIPTION" above its indented text, as a man page sets them.
             yield Unit("heading", " ".join(first.text.split()), first.start, first.end)
             yield from _content_units(block[1:])
             return
         if (
             is_marker_line(block[1].text)
-            or len(first.text.strip()) < 0.6 * len(second)
+            or first_length < 0.6 * len(second)
         ) and (second[:1].isupper() or second[:1].isdigit() or is_marker_line(block[1].text)):
             yield Unit("heading", " ".join(first.text.split()), first.start, first.end)
             block = block[1:]
