@@ -1405,3 +1405,39 @@ def test_a_line_only_repeating_its_heading_is_dropped(
             "of its own, and it goes on for a while longer so that it is surely kept alone.")
     (passage,) = split(make_doc(f"{heading}\n\n{line}\n\n{body}\n"))
     assert passage.text == (body if echo else f"{line} {body}")
+
+
+# --- a line introducing a command ------------------------------------------------------
+
+_INTRO = "To compare an archive with the files on disk, send a tar stream to stdout:"
+_COMMAND = "borg export-tar repo::archive - | tar --compare -f -"
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("doc.md", f"# Compare\n\n{_INTRO}\n\n```\n{_COMMAND}\n```\n\nThat is all.\n"),
+    ("doc.md", f"# Compare\n\n{_INTRO}\n\n    {_COMMAND}\n\nThat is all.\n"),
+    ("doc.html", f"<h1>Compare</h1><p>{_INTRO}</p><div class='highlight'><pre>"
+                 f"<span>{_COMMAND.replace('|', '</span>|<span>')}</span></pre></div>"
+                 "<p>That is all.</p>"),
+])
+def test_a_line_ending_with_a_colon_and_the_code_under_it_are_one_passage(
+        make_doc, name: str, text: str) -> None:
+    passages = split(make_doc(text, name))
+    assert texts(passages) == [f"{_INTRO} {_COMMAND}", "That is all."]
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    # No colon: the paragraph does not introduce the code.
+    ("doc.md", f"# C\n\nThe archive can be compared.\n\n```\n{_COMMAND}\n```\n",
+     ["The archive can be compared.", _COMMAND]),
+    ("doc.html", f"<h1>C</h1><p>The archive can be compared.</p><pre>{_COMMAND}</pre>",
+     ["The archive can be compared.", _COMMAND]),
+    # A list item's colon introduces its own item, not the code after the list.
+    ("doc.md", f"# C\n\n- first step:\n\n```\n{_COMMAND}\n```\n", ["first step:", _COMMAND]),
+    # Too long together for one passage.
+    ("doc.md", f"# C\n\n{'word ' * 130}now:\n\n```\n{_COMMAND}\n```\n",
+     [f"{'word ' * 130}now:", _COMMAND]),
+])
+def test_code_stays_apart_from_what_does_not_introduce_it(
+        make_doc, name: str, text: str, expected: list[str]) -> None:
+    assert texts(split(make_doc(text, name))) == expected

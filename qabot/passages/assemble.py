@@ -8,6 +8,9 @@ The readers (``text``, ``markdown``, ``html``) each turn a document into the sam
   placed by layout nest by outline depth, or by shape (see :func:`_nest`).
 * **List items** (and table rows) are one passage each, label kept, and carry their list
   (with the line introducing it, if it ends with ":") as ``context``.
+* **A paragraph ending with ":" and the code block under it** (a Markdown fence or
+  indented block, an HTML ``<pre>``) are one passage when they fit ``MAX_PASSAGE_CHARS``:
+  "To compare, run:" and the command are one answer.
 * **Captions** ("This image shows ...") and page boilerplate are dropped, sentence by
   sentence (``sentences.is_noise``).
 * **Long paragraphs** are split at sentence boundaries into near-equal parts of at most
@@ -169,7 +172,11 @@ def _assemble(units: list[Unit], document: Document) -> list[tuple[Passage, bool
     source = document.text
     outline: list[tuple[str, str]] = []
     after_heading = False
+    lead_in = False  # the last passage is a paragraph's last part, ended with ":"
     for unit in units:
+        code = unit.kind == "code"
+        joins = lead_in and code
+        lead_in = False
         if unit.kind == "heading":
             if len(unit.text) > MAX_SECTION_CHARS:
                 unit = replace(unit, text=_cut_heading(unit.text))
@@ -180,6 +187,7 @@ def _assemble(units: list[Unit], document: Document) -> list[tuple[Passage, bool
             continue
         after_heading = False
         markdown = document.format == "markdown"
+        first = len(passages)
         if unit.text:
             # Synthesised text (a table row, an HTML element): it is its own source.
             for group in _sentence_groups(unit.text, 0, len(unit.text), strip_marker=False):
@@ -188,16 +196,25 @@ def _assemble(units: list[Unit], document: Document) -> list[tuple[Passage, bool
                     (Passage(text, section, document.name, unit.start, unit.end, parents),
                      unit.kind == "item")
                 )
-            continue
-        code = unit.kind == "code"
-        for group in _sentence_groups(source, unit.start, unit.end, strip_marker=not code):
-            raw = " ".join(source[a:b] for a, b in group)
-            text = " ".join(raw.split()) if code else _passage_text(raw, markdown=markdown)
-            if text.strip():
-                passages.append((
-                    Passage(text, section, document.name, group[0][0], group[-1][1], parents),
-                    unit.kind == "item",
-                ))
+        else:
+            for group in _sentence_groups(source, unit.start, unit.end, strip_marker=not code):
+                raw = " ".join(source[a:b] for a, b in group)
+                text = " ".join(raw.split()) if code else _passage_text(raw, markdown=markdown)
+                if text.strip():
+                    passages.append((
+                        Passage(text, section, document.name, group[0][0], group[-1][1],
+                                parents),
+                        unit.kind == "item",
+                    ))
+        if joins and len(passages) > first:
+            # "To compare, run:" and the command under it are one answer.
+            (intro, _), (command, _) = passages[first - 1], passages[first]
+            if len(intro.text) + 1 + len(command.text) <= MAX_PASSAGE_CHARS:
+                passages[first - 1] = (replace(intro, text=f"{intro.text} {command.text}",
+                                               end=command.end), False)
+                del passages[first]
+        lead_in = (unit.kind == "text" and len(passages) > first
+                   and passages[-1][0].text.endswith(":"))
     return passages
 
 

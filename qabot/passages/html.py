@@ -1,7 +1,7 @@
 """The HTML reader: an HTML page as the unit stream (``units.Unit``).
 
-Headings ``<h1>``-``<h6>`` keep their levels; block elements (``<p>``, ``<li>``, ``<dd>``,
-``<pre>`` ...) are text or items; a ``<dt>`` or ``<summary>`` shaped like a heading names
+Headings ``<h1>``-``<h6>`` keep their levels; block elements (``<p>``, ``<li>``, ``<dd>``
+...) are text or items, a ``<pre>`` is code; a ``<dt>`` or ``<summary>`` shaped like a heading names
 what follows it, as an FAQ question does; a table's rows are items, cells named by the
 header row (``units.table_row_text``). Scripts, styles, navigation, footers, buttons and a
 site banner (a ``<header>`` outside ``<main>``/``<article>``, headings excepted) are left
@@ -103,7 +103,8 @@ class _HTMLUnits(HTMLParser):
     def _flush(self, end: int | None = None) -> None:
         text = " ".join("".join(self._buffer).split())
         if text and self._in_figcaption == 0 and (self._heading or not self._banner_depth):
-            kind = "heading" if self._heading else "item" if self._block_tag == "li" else "text"
+            kind = ("heading" if self._heading else "item" if self._block_tag == "li"
+                    else "code" if self._block_tag == "pre" else "text")
             level = int(self._heading[1]) if self._heading else 0
             if kind == "text" and self._block_tag in _HTML_QUESTIONS and is_heading_text(text):
                 kind, level = "heading", -1
