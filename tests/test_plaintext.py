@@ -284,3 +284,20 @@ def test_a_line_that_runs_on_mid_clause_is_no_heading(line: str, heading: bool) 
     text = ("It works on every system that we know of, and on some that we do not.\n\n"
             f"{line}\n\nThat is all there is to it, and it works on every system we know of.\n")
     assert (line in _sections(text)) is heading
+
+
+@pytest.mark.parametrize(("line", "heading"), [
+    ("The issue is that if you run:", False),
+    ("It becomes clearer what is going on if we write:", False),
+    ("Examples:", True),
+    ("Build options:", True),
+])
+def test_a_clause_ended_with_a_colon_above_code_introduces_it(line: str, heading: bool) -> None:
+    text = (f"3.29: Why does which print to stdout?\n\n{line}\n\n"
+            "    which non-existent-command\n\nThe message goes to standard output.\n")
+    passages = split_document(Document(name="a.txt", title="A", text=text, format="text"))
+    assert (line in {p.section for p in passages}) is heading
+    if not heading:
+        assert passages[0].section == "3.29: Why does which print to stdout?"
+        assert passages[0].text.startswith(line)
+        assert "which non-existent-command" in passages[0].text

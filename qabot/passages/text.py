@@ -68,6 +68,8 @@ WRAP_WIDTH = 100
 #: A first line at least this long, above a block indented under it, is the start of a
 #: paragraph set with a hanging indent, not a man page's heading.
 HANGING_MIN_CHARS = 40
+#: A line of at least this many words ended with a colon, right above code, introduces it.
+LEAD_IN_WORDS = 4
 
 _FAQ = re.compile(r"^\s*\+\s+(?P<q>.+?)\s*>\s*$")
 
@@ -172,11 +174,14 @@ def read_text(text: str) -> list[Unit]:
                 units.append(run)
             continue
         else:
-            # An indented line right above code introduces it ("To list them, type").
+            # An indented line right above code introduces it ("To list them, type"), and
+            # so does a clause ended with a colon ("The issue is that if you run:").
             intro = i + 1 < len(blocks) and code[i + 1]
+            lead_in = intro and _is_lead_in(block[0].text)
             produced = list(_block_units(
                 block,
-                headings=not ((outlined or intro) and indent_of(block[0].text))))
+                headings=not (lead_in
+                              or ((outlined or intro) and indent_of(block[0].text)))))
             if outlined:
                 produced = [replace(u, depth=depth + 1) if u.kind == "heading" and u.level == 0
                             else u for u in produced]
@@ -330,6 +335,13 @@ def _toc_blocks(blocks: list[list[Line]]) -> set[int]:
             found.update(range(i, j))
         i = j
     return found
+
+
+def _is_lead_in(s: str) -> bool:
+    """A line ended with a colon that reads as a clause, not a label: at least
+    ``LEAD_IN_WORDS`` words ("It becomes clearer if we write:", not "Examples:")."""
+    s = s.strip()
+    return s.endswith(":") and len(s.split()) >= LEAD_IN_WORDS
 
 
 def _is_code_line(s: str) -> bool:
