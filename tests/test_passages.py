@@ -1407,7 +1407,7 @@ def test_a_line_only_repeating_its_heading_is_dropped(
     assert passage.text == (body if echo else f"{line} {body}")
 
 
-# --- a line introducing a command ------------------------------------------------------
+# --- a line introducing code ------------------------------------------------------------
 
 _INTRO = "To compare an archive with the files on disk, send a tar stream to stdout:"
 _COMMAND = "borg export-tar repo::archive - | tar --compare -f -"
@@ -1420,10 +1420,12 @@ _COMMAND = "borg export-tar repo::archive - | tar --compare -f -"
                  f"<span>{_COMMAND.replace('|', '</span>|<span>')}</span></pre></div>"
                  "<p>That is all.</p>"),
 ])
-def test_a_line_ending_with_a_colon_and_the_code_under_it_are_one_passage(
+def test_a_line_ending_with_a_colon_is_shown_with_the_code_under_it(
         make_doc, name: str, text: str) -> None:
     passages = split(make_doc(text, name))
-    assert texts(passages) == [f"{_INTRO} {_COMMAND}", "That is all."]
+    # Each is matched on its own words; the line is answered with the code in view.
+    assert texts(passages) == [_INTRO, _COMMAND, "That is all."]
+    assert [p.shown for p in passages] == [f"{_INTRO}\n{_COMMAND}", _COMMAND, "That is all."]
 
 
 @pytest.mark.parametrize(("name", "text", "expected"), [
@@ -1438,6 +1440,8 @@ def test_a_line_ending_with_a_colon_and_the_code_under_it_are_one_passage(
     ("doc.md", f"# C\n\n{'word ' * 130}now:\n\n```\n{_COMMAND}\n```\n",
      [f"{'word ' * 130}now:", _COMMAND]),
 ])
-def test_code_stays_apart_from_what_does_not_introduce_it(
+def test_code_is_not_shown_with_what_does_not_introduce_it(
         make_doc, name: str, text: str, expected: list[str]) -> None:
-    assert texts(split(make_doc(text, name))) == expected
+    passages = split(make_doc(text, name))
+    assert texts(passages) == expected
+    assert not any(_COMMAND in p.shown for p in passages if p.text != _COMMAND)

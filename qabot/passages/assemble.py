@@ -8,9 +8,10 @@ The readers (``text``, ``markdown``, ``html``) each turn a document into the sam
   placed by layout nest by outline depth, or by shape (see :func:`_nest`).
 * **List items** (and table rows) are one passage each, label kept, and carry their list
   (with the line introducing it, if it ends with ":") as ``context``.
-* **A paragraph ending with ":" and the code block under it** (a Markdown fence or
-  indented block, an HTML ``<pre>``) are one passage when they fit ``MAX_PASSAGE_CHARS``:
-  "To compare, run:" and the command are one answer.
+* **A paragraph ending with ":" is shown with the code block under it** (a Markdown
+  fence or indented block, an HTML ``<pre>``) as ``context``, when both fit
+  ``MAX_PASSAGE_CHARS``: "To compare, run:" is answered with the command in view. Both
+  stay passages matched on their own text: code in a sentence's passage blurs its match.
 * **Captions** ("This image shows ...") and page boilerplate are dropped, sentence by
   sentence (``sentences.is_noise``).
 * **Long paragraphs** are split at sentence boundaries into near-equal parts of at most
@@ -83,7 +84,8 @@ class Passage:
     ``document.text[start:end]`` is the region the passage was taken from. ``context`` is
     what is shown as the answer when it differs from ``text``: for an item of a list, the
     whole list (up to ``MAX_LIST_CHARS``), one item a line, so that a question is matched
-    against the precise item but answered with its neighbours in view.
+    against the precise item but answered with its neighbours in view; for a line that
+    introduces code ("To compare, run:"), that line and the code.
     """
 
     text: str
@@ -207,12 +209,12 @@ def _assemble(units: list[Unit], document: Document) -> list[tuple[Passage, bool
                         unit.kind == "item",
                     ))
         if joins and len(passages) > first:
-            # "To compare, run:" and the command under it are one answer.
+            # "To compare, run:" is answered with the command under it in view; each is
+            # still matched on its own words (code would blur the sentence's match).
             (intro, _), (command, _) = passages[first - 1], passages[first]
             if len(intro.text) + 1 + len(command.text) <= MAX_PASSAGE_CHARS:
-                passages[first - 1] = (replace(intro, text=f"{intro.text} {command.text}",
-                                               end=command.end), False)
-                del passages[first]
+                passages[first - 1] = (replace(intro, context=f"{intro.text}\n{command.text}"),
+                                       False)
         lead_in = (unit.kind == "text" and len(passages) > first
                    and passages[-1][0].text.endswith(":"))
     return passages
