@@ -301,3 +301,67 @@ def test_a_clause_ended_with_a_colon_above_code_introduces_it(line: str, heading
         assert passages[0].section == "3.29: Why does which print to stdout?"
         assert passages[0].text.startswith(line)
         assert "which non-existent-command" in passages[0].text
+
+
+_UNDERLINED = """Intro text that is a long enough paragraph to be a paragraph of its own, really.
+
+=========
+ The Tool
+=========
+
+1 Introduction
+**************
+
+Given one or more patterns, the tool searches input files for matches.
+
+Usage notes
+-----------
+
+More text about usage notes here, enough to be a real paragraph of the section.
+
+2 Invoking the tool
+*******************
+
+The general synopsis of the command line comes first.
+"""
+
+
+def test_underlined_headings_are_headings_nested_by_their_rule() -> None:
+    passages = split_document(Document(name="a.txt", title="A", text=_UNDERLINED,
+                                       format="text"))
+    assert [(p.section, p.parents, p.text.split()[0]) for p in passages] == [
+        ("A", (), "Intro"),
+        ("1 Introduction", ("The Tool",), "Given"),
+        ("Usage notes", ("The Tool", "1 Introduction"), "More"),
+        ("2 Invoking the tool", ("The Tool",), "The"),
+    ]
+
+
+@pytest.mark.parametrize("block", [
+    "    Signed-off-by: A Writer <a@example.org>\n------------------------------------------",
+    "HEAD is now at 427abfa v2.6.17\n" + "-" * 48,  # a listing's closing delimiter
+    "$ git log --oneline\n-------------------",  # a command
+    "Short\n" + "=" * 12,
+])
+def test_a_rule_that_does_not_fit_its_line_underlines_no_heading(block: str) -> None:
+    text = ("It works on every system that we know of, and on some that we do not.\n\n"
+            f"{block}\n\nThat is all there is to it, and it works on every system we know of.\n")
+    title = block.splitlines()[0].strip()
+    assert title not in _sections(text)
+
+
+def test_info_navigation_is_left_out() -> None:
+    text = ("File: tool.info,  Node: Top,  Next: Introduction,  Up: (dir)\n\n"
+            "Tool\n****\n\nThis manual is for the tool, version 1.0, and all of its users.\n\n"
+            "* Menu:\n\n* Introduction::                Introduction.\n"
+            "* Invoking::                    Command-line options.\n\n"
+            "File: tool.info,  Node: Index,  Prev: Invoking,  Up: Top\n\n"
+            "Index\n*****\n\n"
+            "* exit status:                          Exit Status.         (line   6)\n"
+            "* --word-regexp:                        Matching Control.\n"
+            "                                                              (line  22)\n")
+    passages = split_document(Document(name="a.info.txt", title="A", text=text,
+                                       format="text"))
+    assert [p.text for p in passages] == [
+        "This manual is for the tool, version 1.0, and all of its users."]
+    assert passages[0].section == "Tool"

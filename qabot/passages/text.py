@@ -23,6 +23,11 @@ non-blank lines.
   field) is never a heading; it joins the paragraph that introduces it (and a lower-case
   line finishing that sentence), or the more indented description below it when it names
   a term ("postrm").
+* **Underlined headings**: a heading-shaped line with a rule of one repeated character
+  about as long as it under it (or over and under it), as reStructuredText, Info and
+  Markdown's setext set them, is a heading; each rule style is a level, in order of first
+  use ("=" under the chapters, "-" under their sections). An Info node's header line
+  ("File: grep.info,  Node: ..."), menus and index are navigation, and left out.
 * **Man pages**: an unindented line above indented lines in one block ("DESCRIPTION") is
   a heading, unless it opens a paragraph set with a hanging indent (about as long as the
   line under it, and running on into it), as FAQs posted in plain text set every one.
@@ -68,6 +73,12 @@ WRAP_WIDTH = 100
 #: A first line at least this long, above a block indented under it, is the start of a
 #: paragraph set with a hanging indent, not a man page's heading.
 HANGING_MIN_CHARS = 40
+#: A rule of one repeated character, which may underline (or overline) a heading.
+_RULE = re.compile(r"^\s*([=\-*~^#+_`'\".:])\1{2,}\s*$")
+#: An Info node's header line, as `info --output=-` renders it: navigation, not text.
+_INFO_NODE = re.compile(r"^File: \S+,\s+Node: [^,]+,")
+#: An entry of an Info menu or index, or the "(line N)" an index entry's overflow ends on.
+_INFO_ENTRY = re.compile(r"^\* (?:[^:]+::|Menu:\s*$)|\(line\s+\d+\)\s*$")
 #: A line of at least this many words ended with a colon, right above code, introduces it.
 LEAD_IN_WORDS = 4
 
@@ -144,11 +155,25 @@ def read_text(text: str) -> list[Unit]:
     code = [_is_code_block(b) for b in blocks]
     depth = 0  # of the last numbered heading
     pending: Unit | None = None  # a code run waiting for the description it names
+    rule_levels: dict[str, int] = {}  # each underline style's level, in order of first use
     for i, block in enumerate(blocks):
         if i in toc or (i + 1 in toc and len(block) == 1 and _TOC_TITLE.match(block[0].text)):
             continue
+        if (len(block) == 1 and _INFO_NODE.match(block[0].text)) or _is_info_menu(block):
+            continue  # an Info node's header line, menu or index: navigation
+        underlined = _underlined(block)
         outline = outlines[i]
-        if outline is not None:
+        if underlined is not None:
+            title, style, used = underlined
+            heading = Unit("heading", " ".join(title.text.split()), title.start,
+                           block[used - 1].start + len(block[used - 1].text),
+                           level=0 if outline else rule_levels.setdefault(
+                               style, len(rule_levels) + 1),
+                           depth=outline[0].depth if outline else 0)
+            units.append(heading)
+            depth = heading.depth or depth
+            produced = list(_block_units(block[used:])) if len(block) > used else []
+        elif outline is not None:
             heading, rest = outline
             units.append(heading)
             depth = heading.depth
@@ -335,6 +360,39 @@ def _toc_blocks(blocks: list[list[Line]]) -> set[int]:
             found.update(range(i, j))
         i = j
     return found
+
+
+def _is_rule(s: str) -> str | None:
+    """The character a line repeats when it is a rule of one character ("====="), else
+    None."""
+    match = _RULE.match(s)
+    return match.group(1) if match else None
+
+
+def _underlined(block: list[Line]) -> tuple[Line, str, int] | None:
+    """A heading set off by a rule of one repeated character as long as it (2 less to 3
+    more), under it (unindented) or over and under it (reStructuredText, Info, Markdown's
+    setext): its line, its style (the character, and whether it is overlined) and how many
+    lines of the block it takes."""
+
+    def fits(title: Line, rule: Line, *, inset: bool = False) -> bool:
+        words, length = title.text.strip(), len(rule.text.strip())
+        return (len(words) - 2 <= length <= len(words) + 3
+                and (inset or not indent_of(title.text)) and is_heading_text(words)
+                and not _is_code_line(words))
+
+    if len(block) >= 3 and (over := _is_rule(block[0].text)) and over == _is_rule(
+            block[2].text) and fits(block[1], block[2], inset=True):
+        return block[1], f"{over}{over}", 3
+    if len(block) >= 2 and (under := _is_rule(block[1].text)) and fits(block[0], block[1]):
+        return block[0], under, 2
+    return None
+
+
+def _is_info_menu(block: list[Line]) -> bool:
+    """A block of an Info menu ("* Invoking::  Command-line options.") or index ("* exit
+    status:  Exit Status.  (line 83)"), most of its lines entries."""
+    return sum(1 for ln in block if _INFO_ENTRY.search(ln.text)) > 0.5 * len(block)
 
 
 def _is_lead_in(s: str) -> bool:
