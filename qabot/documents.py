@@ -1,4 +1,4 @@
-"""Load a corpus: a file or folder of .txt, .md and .html documents, read as checked text.
+"""Load a corpus: a file or folder of .txt, .rst, .md and .html documents, read as checked text.
 
 A corpus stays inside its folder and one bad file does not stop it:
 
@@ -52,6 +52,7 @@ DEFAULT_CORPUS = "corpus"
 SUPPORTED_SUFFIXES = {
     ".txt": "text",
     ".text": "text",
+    ".rst": "text",  # reStructuredText: underlined headings, read by the plain-text reader
     ".md": "markdown",
     ".markdown": "markdown",
     ".html": "html",

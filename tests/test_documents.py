@@ -17,6 +17,7 @@ from qabot.documents import (
     load_document,
 )
 from qabot.errors import CorpusError, QABotError
+from qabot.passages import split_document
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "corpus" / "iom.txt"
@@ -409,3 +410,13 @@ def test_the_shipped_corpora_skip_nothing() -> None:
 def test_a_title_is_bounded(tmp_path: Path, name: str, content: str) -> None:
     title = load_corpus(write(tmp_path / name, content))[0].title
     assert len(title) <= 200 and title.endswith("…")
+
+
+def test_a_restructuredtext_file_is_read_as_plain_text_with_its_underlined_headings(
+        tmp_path: Path) -> None:
+    write(tmp_path / "guide.rst", "Guide\n=====\n\nInstall\n-------\n\nRun make, then make "
+                                  "install, as root if the prefix needs it.\n")
+    docs = load_corpus(tmp_path)
+    assert [(d.name, d.format) for d in docs] == [("guide.rst", "text")]
+    passages = split_document(docs[0])
+    assert [(p.section, p.parents) for p in passages] == [("Install", ("Guide",))]
