@@ -20,6 +20,7 @@ from .followup import resolve
 from .limits import DEFAULT_TOP_K, MAX_CONTEXT, MAX_QUESTION_LENGTH, MAX_TOP_K
 from .passages import Passage, split_answer_sentences, split_document
 from .retrieval import Hit, Ranker, load_encoder, normalize, resolve_encoder_name
+from .retrieval.lexical import indexed_text, word_tokens
 from .retrieval.ranker import Progress
 
 __all__ = [
@@ -53,6 +54,11 @@ MIN_COVERAGE = 0.05
 SEMANTIC_MARGIN = {"static": 0.25, "transformer": 0.2}
 #: How deep to look for a passage holding every number of the question.
 NUMBER_SEARCH_DEPTH = 10
+#: A question naming only the document's subject ("What is zsh?" of the zsh FAQ) is
+#: answered by its opening: the first of its first ``OPENING_DEPTH`` passages written as
+#: prose (at least ``OPENING_WORDS`` words, ended by a full stop).
+OPENING_DEPTH = 3
+OPENING_WORDS = 8
 
 NOT_FOUND_MESSAGE = (
     "Sorry, the document does not seem to cover that. Try rephrasing, or pick one of the "
@@ -231,7 +237,11 @@ class QABot:
     either holds at least ``MIN_COVERAGE`` of the question's idf-weighted content words or
     its meaning stands out (its cosine with the question exceeds the median passage's by
     ``SEMANTIC_MARGIN``); otherwise the reply has ``found`` false and lists the best
-    passage of each of the nearest sections as suggestions. A question that names a
+    passage of each of the nearest sections as suggestions; but a question naming only
+    what the whole document is about (its words in too many passages to be indexed: "What
+    is zsh?" of the zsh FAQ) that would be declined is answered by the document's opening,
+    the first of its first ``OPENING_DEPTH`` passages written as prose that names it. A
+    question that names a
     number of three digits or more ("in 2018", "175 states") is answered only by a
     passage holding that number, the best such passage among the top
     ``NUMBER_SEARCH_DEPTH``; shorter numbers, as in "a 40-foot yacht" or "COVID-19", are
@@ -254,6 +264,7 @@ class QABot:
         self.passage_ids = passage_ids(index.passages)
         self.threshold = float(DEFAULT_THRESHOLDS[self.encoder] if threshold is None
                                else threshold)
+        self._openings = _openings(index.passages)
 
     @classmethod
     def from_documents(
@@ -355,7 +366,15 @@ class QABot:
         # A number in the question ("in 2018") must be in the answer: the best passage
         # that has every one of them is the candidate, however far down it ranks.
         best = next((h for h in hits if _has_numbers(h.passage, numbers)), None)
-        if best is None or not self._answers(query, numbers, best, scores.semantic):
+        answered = best is not None and self._answers(query, numbers, best, scores.semantic)
+        opening = (None if answered or best is None or numbers
+                   else self._opening(query, best.passage.document))
+        if opening is not None:
+            # "What is zsh?" of the zsh FAQ, found in no passage more than in the others:
+            # the document's opening says.
+            best = Hit(self.index.passages[opening], opening, float(scores.fused[opening]))
+            hits = [best, *(h for h in hits if h.position != opening)]
+        elif best is None or not answered:
             nearest = self._section_hits(scores.fused, top_k)
             return Answer(question, False, None, None, None, hits[0].score, None,
                           tuple(self._alternative(h) for h in nearest), NOT_FOUND_MESSAGE)
@@ -365,6 +384,19 @@ class QABot:
                       self.highlight(query, p.text),
                       tuple(self._alternative(h) for h in others), None,
                       self.passage_ids[best.position])
+
+    def _opening(self, query: str, document: str) -> int | None:
+        """The passage answering a question that names only what the whole document is
+        about ("What is zsh?", "Tell me about grep"): the first of the document's first
+        ``OPENING_DEPTH`` passages written as prose that names it, in its text or its
+        headings, if any."""
+        if not self.index.names_only_the_subject(query):
+            return None
+        stems = set(word_tokens(query))
+        return next((i for i in self._openings.get(document, ())
+                     if _is_prose(self.index.passages[i].text)
+                     and stems <= set(word_tokens(indexed_text(self.index.passages[i])))),
+                    None)
 
     def _answers(self, query: str, numbers: list[str], best: Hit,
                  semantic: np.ndarray | None) -> bool:
@@ -511,6 +543,20 @@ def _names(text: str, number: str) -> bool:
 def _names_any(text: str, numbers: list[str]) -> bool:
     """True when ``text`` names one of ``numbers`` (a heading about "the 1990s")."""
     return any(_names(text, n) for n in numbers)
+
+
+def _openings(passages: Sequence[Passage]) -> dict[str, list[int]]:
+    """Each document's first ``OPENING_DEPTH`` passages, where it says what it is about."""
+    firsts: dict[str, list[int]] = {}
+    for position, p in enumerate(passages):
+        seen = firsts.setdefault(p.document, [])
+        if len(seen) < OPENING_DEPTH:
+            seen.append(position)
+    return firsts
+
+
+def _is_prose(text: str) -> bool:
+    return len(text.split()) >= OPENING_WORDS and text.rstrip().endswith((".", "!"))
 
 
 def _has_numbers(passage: Passage, numbers: list[str]) -> bool:

@@ -19,6 +19,7 @@ from qabot.answer import (
     MAX_QUESTION_LENGTH,
     MAX_TOP_K,
     NOT_FOUND_MESSAGE,
+    OPENING_DEPTH,
     Alternative,
     Answer,
     passage_ids,
@@ -707,3 +708,53 @@ def test_index_version_changes_with_any_module_that_shapes_an_index(
     with (copy / module).open("a", encoding="utf-8") as handle:
         handle.write("\n# changed\n")
     assert qabot.answer.index_version() != before
+
+
+# --- a question about what the whole document is about --------------------------------
+
+_TOOLS = ["pipes", "locks", "queues", "signals", "sockets", "timers", "caches", "buffers",
+          "threads", "streams", "filters", "hooks", "tokens", "shards", "frames", "ledgers",
+          "bridges", "probes", "gauges", "relays", "cursors", "tables"]
+
+
+def _subject_manual(opening: str, unnamed: int = 0, title: str = "Zapp") -> Document:
+    """A manual titled ``title`` opening with ``opening`` whose sections name its subject,
+    Zapp, all but its first ``unnamed``: Zapp is in too many passages to be indexed."""
+    sections = "".join(
+        f"{tool.title()}\n\n{'It' if i < unnamed else 'Zapp'} handles {tool} with its own "
+        f"{tool} module, configured in the {tool} file, and reports each of its {tool} in "
+        "the log.\n\n" for i, tool in enumerate(_TOOLS))
+    return Document("zapp.txt", title, f"{title}\n\n{opening}\n\n{sections}", "text")
+
+
+@pytest.mark.parametrize("encoder", ["none", "static"])
+@pytest.mark.parametrize(("question", "opening", "title"), [
+    ("What is Zapp?", "Zapp is a small scheduler that runs jobs on many machines.", "Manual"),
+    ("Tell me about zapp", "Zapp is a small scheduler that runs jobs on many machines.",
+     "Manual"),
+    # Named by the heading it stands under, as a page's title heads all of it.
+    ("Tell me about Zapp", "It is a small scheduler that runs jobs on many machines.", "Zapp"),
+])
+def test_a_question_naming_only_the_subject_gets_the_documents_opening(
+        question: str, opening: str, title: str, encoder: str) -> None:
+    bot = QABot.from_documents([_subject_manual(opening, title=title)], encoder=encoder)
+    result = bot.ask(question)
+    assert result.found, result
+    assert result.answer == opening
+
+
+@pytest.mark.parametrize("encoder", ["none", "static"])
+def test_an_opening_that_does_not_name_the_subject_answers_nothing(encoder: str) -> None:
+    # None of the first OPENING_DEPTH passages names Zapp, in its text or its headings:
+    # declined, as any other question.
+    bot = QABot.from_documents(
+        [_subject_manual("This manual was written for version two, in the spring.",
+                         unnamed=OPENING_DEPTH, title="Manual")], encoder=encoder)
+    assert not bot.ask("What is Zapp?").found
+
+
+def test_a_question_with_its_own_words_is_answered_as_before() -> None:
+    bot = QABot.from_documents([_subject_manual(
+        "Zapp is a small scheduler that runs jobs on many machines at once.")], encoder="none")
+    result = bot.ask("How does Zapp handle sockets?")
+    assert result.found and result.section == "Sockets"

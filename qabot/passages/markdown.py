@@ -72,6 +72,10 @@ def read_markdown(text: str) -> list[Unit]:
     while i < len(tokens):
         token = tokens[i]
         kind = token.type
+        if kind in ("html_block", "list_item_open") and item_fresh:
+            # The open items' first content has come (a nested item, raw HTML): a paragraph
+            # after it starts on its own line, so units stay in document order.
+            item_fresh[:] = [False] * len(item_fresh)
         if kind == "list_item_open" and token.map:
             item_starts.append(token.map[0])
             item_fresh.append(True)

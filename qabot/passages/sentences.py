@@ -144,8 +144,8 @@ def is_marker_line(s: str) -> bool:
 def is_heading_text(s: str) -> bool:
     """True for a line shaped like a heading when only layout can say: short (at most
     ``MAX_HEADING_WORDS`` words, ``MAX_QUESTION_HEADING_WORDS`` for a question), one
-    sentence, not noise, not a list item, and not ended like a sentence or mid-clause
-    (on "the", "that", "of", "to" ...)."""
+    sentence, not noise, not a list item, and not ended like a sentence, mid-clause (on
+    "the", "that", "of", "to" ...) or with "::" (which introduces a literal block)."""
     s = s.strip()
     if not s or len(s) > MAX_HEADING_CHARS * (2 if s.endswith("?") else 1):
         return False
@@ -159,7 +159,7 @@ def is_heading_text(s: str) -> bool:
     if s.endswith("?"):
         return words <= MAX_QUESTION_HEADING_WORDS
     return (words <= MAX_HEADING_WORDS and not s.endswith(SENTENCE_FINAL)
-            and not _RUNS_ON.search(s))
+            and not s.endswith("::") and not _RUNS_ON.search(s))
 
 
 def strip_marker(s: str) -> str:

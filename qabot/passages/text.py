@@ -27,7 +27,9 @@ non-blank lines.
   about as long as it under it (or over and under it), as reStructuredText, Info and
   Markdown's setext set them, is a heading; each rule style is a level, in order of first
   use ("=" under the chapters, "-" under their sections). An Info node's header line
-  ("File: grep.info,  Node: ..."), menus and index are navigation, and left out.
+  ("File: grep.info,  Node: ..."), menus and index are navigation, and left out, as are
+  reStructuredText's directive, comment and target lines (".. note::"); a line ending
+  with "::" introduces a literal block and is no heading.
 * **Man pages**: an unindented line above indented lines in one block ("DESCRIPTION") is
   a heading, unless it opens a paragraph set with a hanging indent (about as long as the
   line under it, and running on into it), as FAQs posted in plain text set every one.
@@ -79,6 +81,8 @@ _RULE = re.compile(r"^\s*([=\-*~^#+_`'\".:])\1{2,}\s*$")
 _INFO_NODE = re.compile(r"^File: \S+,\s+Node: [^,]+,")
 #: An entry of an Info menu or index, or the "(line N)" an index entry's overflow ends on.
 _INFO_ENTRY = re.compile(r"^\* (?:[^:]+::|Menu:\s*$)|\(line\s+\d+\)\s*$")
+#: A reStructuredText directive, comment or link target (".. note::", ".. _intro:"): markup.
+_RST_MARKUP = re.compile(r"^\s*\.\.(?:\s|$)")
 #: A line of at least this many words ended with a colon, right above code, introduces it.
 LEAD_IN_WORDS = 4
 
@@ -159,8 +163,9 @@ def read_text(text: str) -> list[Unit]:
     for i, block in enumerate(blocks):
         if i in toc or (i + 1 in toc and len(block) == 1 and _TOC_TITLE.match(block[0].text)):
             continue
-        if (len(block) == 1 and _INFO_NODE.match(block[0].text)) or _is_info_menu(block):
-            continue  # an Info node's header line, menu or index: navigation
+        if ((len(block) == 1 and _INFO_NODE.match(block[0].text)) or _is_info_menu(block)
+                or all(_RST_MARKUP.match(ln.text) for ln in block)):
+            continue  # an Info node's header line, menu or index; reStructuredText markup
         underlined = _underlined(block)
         outline = outlines[i]
         if underlined is not None:

@@ -295,6 +295,14 @@ class LexicalIndex:
         return sum(w for t, w in weights.items()
                    if columns[t] is not None and self._in_passage(columns[t], position)) / total
 
+    def names_only_the_subject(self, question: str) -> bool:
+        """Whether every content word of ``question`` is a corpus word too common to be
+        indexed (in more than ``MAX_WORD_DF`` of the passages): "What is zsh?" in the zsh
+        FAQ asks about what the whole document is about."""
+        stems = self._stems(question)
+        return bool(stems) and all(t in self._known_stems and t not in self._word.vocabulary
+                                   for t in stems)
+
     def _in_passage(self, column: int, position: int) -> bool:
         return self._matrices["word"].holds(column, position)
 
