@@ -34,11 +34,9 @@ content words. :class:`~qabot.retrieval.ranker.Ranker` saves and verifies its ar
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import threading
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -311,7 +309,7 @@ class LexicalIndex:
 
         Only the postings of the question's word and character features are read.
         """
-        word, char = self._query(question)
+        word, char, _ = self._query(question)
         words, chars, section_words, section_chars = self._postings
         tables = self._log_tables
         word_idf, char_idf = self._word.idf, self._char.idf
@@ -339,7 +337,7 @@ class LexicalIndex:
         vectors, at a cost that grows with the corpus. The reference for the tests and the
         benchmarks; not used to answer."""
         word, char = (_dense(terms, space) for terms, space in
-                      zip(self._query(question), (self._word, self._char), strict=True))
+                      zip(self._query(question)[:2], (self._word, self._char), strict=True))
         m = self._full_matrices
         own = _blend(m["word"] @ word, m["char"] @ char)
         section = _blend(m["section_word"] @ word, m["section_char"] @ char)
@@ -351,22 +349,57 @@ class LexicalIndex:
                 for name in ("word", "char", "section_word", "section_char")}
 
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
-        """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``."""
-        word, char = self._query(question)
-        words = [_sparse_dot(_weights(self._word, _counts(self._word, t)), word) for t in texts]
-        chars = [_sparse_dot(_weights(self._char, self._char_counts(t)), char) for t in texts]
-        return _blend(np.array(words, dtype=np.float64), np.array(chars, dtype=np.float64))
+        """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``.
 
-    def _analyze(self, question: str) -> tuple[_Terms, _Terms]:
-        """The question's word and character TF-IDF vectors as (feature, weight) pairs
-        (read-only: :attr:`_query` hands the same arrays to every caller)."""
-        return (_weights(self._word, _counts(self._word, question), frozen=True),
-                _weights(self._char, self._char_counts(question), frozen=True))
+        Every text's word and character vectors are weighted at once (:meth:`_vectors`)
+        and each one's dot product with the question's is summed in feature order
+        (:func:`_dots`): the numbers of one sparse product per text and space, without a
+        Python loop over texts."""
+        joint = self._query(question)[2]
+        sums = _dots(self._vectors([self._columns(t) for t in texts]), joint, 2 * len(texts))
+        return _blend(sums[0::2], sums[1::2])
 
-    def _char_counts(self, text: str) -> Counter[int]:
-        """``_counts(self._char, text)``, each word's known n-gram columns looked up once
-        (a word's ``char_wb`` n-grams depend on the word alone)."""
-        return Counter(chain.from_iterable(map(self._ngram_columns, normalize(text).split())))
+    def _analyze(self, question: str) -> tuple[_Terms, _Terms, _Terms]:
+        """The question's word and character TF-IDF vectors as (feature, weight) pairs,
+        then both as one vector of :meth:`_vectors`'s joint column space (read-only:
+        :attr:`_query` hands the same arrays to every caller)."""
+        text, feature, weight = self._vectors([self._columns(question)])
+        words = int(np.searchsorted(text, 1))
+        out = ((feature[:words], weight[:words]),
+               (feature[words:] - len(self._word.idf), weight[words:]), (feature, weight))
+        for terms in out:
+            for array in terms:
+                array.flags.writeable = False
+        return out
+
+    def _columns(self, text: str) -> tuple[list[int], list[int]]:
+        """``text``'s word and character feature columns (:meth:`_word_columns`,
+        :meth:`_char_columns`)."""
+        return self._word_columns(text), self._char_columns(text)
+
+    def _vectors(self, texts: list[tuple[list[int], list[int]]]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_vectors` of each text's word vector and character vector in one joint
+        column space (a character column follows the word columns): entry ``2 * i`` is
+        text ``i``'s word vector, ``2 * i + 1`` its character vector."""
+        shift = np.zeros(2 * len(texts), dtype=np.intp)
+        shift[1::2] = len(self._word.idf)
+        return _vectors(self._joint_idf, list(chain.from_iterable(texts)), shift)
+
+    @cached_property
+    def _joint_idf(self) -> np.ndarray:
+        """The word idf, then the character idf: :meth:`_vectors`'s joint column space."""
+        return np.concatenate([self._word.idf, self._char.idf])
+
+    def _word_columns(self, text: str) -> list[int]:
+        """The columns of ``text``'s known word features, in text order, repeats kept."""
+        get = self._word.vocabulary.get
+        return [c for c in map(get, analyze_words(text)) if c is not None]
+
+    def _char_columns(self, text: str) -> list[int]:
+        """The columns of ``text``'s known character n-grams, repeats kept, each word's
+        looked up once (a word's ``char_wb`` n-grams depend on the word alone)."""
+        return list(chain.from_iterable(map(self._ngram_columns, normalize(text).split())))
 
     def _columns_of_word(self, word: str) -> tuple[int, ...]:
         get = self._char.vocabulary.get
@@ -464,36 +497,61 @@ def _stems(text: str) -> frozenset[str]:
     return frozenset(word_tokens(text))
 
 
-def _counts(space: Space, text: str) -> Counter[int]:
-    """How often each known feature of ``space`` occurs in ``text``, by column."""
-    counts = Counter(map(space.vocabulary.get, space.features(text)))
-    counts.pop(None, None)  # type: ignore[call-overload]
-    return counts
-
-
 def _vector(space: Space, text: str) -> _Terms:
-    """The TF-IDF vector of ``text`` as (feature, weight) pairs (:func:`_weights`)."""
-    return _weights(space, _counts(space, text))
+    """The TF-IDF vector of ``text`` as (feature, weight) pairs (:func:`_vectors`), its
+    features found by ``space.features``: the reference the tests hold the index's own
+    lookups (:meth:`LexicalIndex._analyze`) and scikit-learn's ``transform`` to."""
+    get = space.vocabulary.get
+    _, features, weights = _vectors(
+        space.idf, [[c for c in map(get, space.features(text)) if c is not None]],
+        np.zeros(1, dtype=np.intp))
+    return features, weights
 
 
-def _weights(space: Space, counts: Mapping[int, int], *, frozen: bool = False) -> _Terms:
-    """A text's TF-IDF vector as (feature, weight) pairs from its feature counts, as
-    scikit-learn's ``transform`` computes it (``1 + ln(count)``, times idf, divided by the L2
-    norm summed in feature order), without its input validation (read-only arrays if
-    ``frozen``)."""
-    features = np.array(sorted(counts), dtype=np.intp)
-    weights = np.array([counts[f] for f in features.tolist()], dtype=np.float64)
+def _vectors(idf: np.ndarray, texts: Sequence[Sequence[int]], shift: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The TF-IDF vectors of several texts, each given as its features' columns (repeats
+    counted) plus its ``shift``, as scikit-learn's ``transform`` computes them without its
+    input validation: ``(1 + ln count) * idf``, divided by the text's L2 norm, whose
+    squares are summed in ascending feature order (``np.bincount`` adds its weights one
+    after the other, from 0.0, as scikit-learn's loop does).
+
+    Returns ``(text, feature, weight)`` arrays, one entry per distinct feature of each
+    text, by text and then ascending feature. Counting is one sort of ``text * columns +
+    feature`` keys for every text, instead of a ``Counter`` and a sort each."""
+    width = max(len(idf), 1)
+    lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
+    keys = np.fromiter(chain.from_iterable(texts), dtype=np.intp, count=int(lengths.sum()))
+    keys += np.repeat(np.arange(0, len(texts) * width, width) + shift, lengths)
+    keys.sort()
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    bounds = np.append(first.nonzero()[0], len(keys))
+    weights = np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)
+    text, feature = np.divmod(keys.take(bounds[:-1]), width)
     np.log(weights, weights)
     weights += 1.0
-    weights *= space.idf[features]
-    norm = 0.0
-    for weight in weights.tolist():
-        norm += weight * weight
-    if norm:
-        weights /= math.sqrt(norm)
-    if frozen:
-        features.flags.writeable = weights.flags.writeable = False
-    return features, weights
+    weights *= idf.take(feature)
+    norms = np.sqrt(np.bincount(text, weights=weights * weights, minlength=len(texts)))
+    norms[norms == 0.0] = 1.0  # a text without known features: nothing to divide
+    weights /= norms.take(text)
+    return text, feature, weights
+
+
+def _dots(vectors: tuple[np.ndarray, np.ndarray, np.ndarray], terms: _Terms,
+          count: int) -> np.ndarray:
+    """Each of ``count`` texts' dot product (:func:`_vectors`) with the sparse vector
+    ``terms``, the products summed in ascending feature order, from 0.0."""
+    text, feature, weight = vectors
+    features, weights = terms
+    if not len(features) or not len(feature):
+        return np.zeros(count)
+    at = np.searchsorted(features, feature)
+    np.minimum(at, len(features) - 1, out=at)
+    shared = features.take(at) == feature
+    return np.bincount(text[shared], weights=weight[shared] * weights.take(at[shared]),
+                       minlength=count)
 
 
 def _dot(columns: CountColumns, terms: _Terms, idf: np.ndarray,
@@ -508,7 +566,7 @@ def _dot(columns: CountColumns, terms: _Terms, idf: np.ndarray,
     taken = columns.take(features)
     if not len(taken.rows):
         return np.zeros(columns.shape[0])
-    values = (table[taken.counts] if table is not None
+    values = (table.take(taken.counts) if table is not None
               else np.log(taken.counts.astype(np.float64)) + 1.0)
     values *= np.repeat(idf[features] * weights, taken.sizes)
     sums = np.bincount(taken.rows, weights=values, minlength=columns.shape[0])
@@ -519,15 +577,6 @@ def _dot(columns: CountColumns, terms: _Terms, idf: np.ndarray,
 def _log_table_for(counts: np.ndarray) -> np.ndarray | None:
     """``1 + ln count`` for every value of ``counts``'s type, when that type is small."""
     return log_table(int(np.iinfo(counts.dtype).max)) if counts.dtype.itemsize <= 2 else None
-
-
-def _sparse_dot(a: _Terms, b: _Terms) -> float:
-    """The dot product of two sparse vectors, summed in feature order."""
-    _, left, right = np.intersect1d(a[0], b[0], assume_unique=True, return_indices=True)
-    total = 0.0
-    for product in (a[1][left] * b[1][right]).tolist():
-        total += product
-    return total
 
 
 def _blend(words: np.ndarray, chars: np.ndarray) -> np.ndarray:

@@ -159,15 +159,18 @@ class CountColumns:
         return self.splits[:, -1] - self.splits[:, 0]
 
     def take(self, features: np.ndarray) -> Taken:
-        """Every posting of ``features`` (ascending column numbers), feature after feature."""
-        splits = self.splits[features]
-        per_block = np.diff(splits, axis=1).ravel()
-        starts = splits[:, :-1].ravel()
-        total = int(per_block.sum())
-        positions = np.repeat(starts - np.cumsum(per_block) + per_block, per_block)
-        positions += np.arange(total)
-        return Taken(_rows(self.low[positions], splits), self.counts[positions],
-                     splits[:, -1] - splits[:, 0])
+        """Every posting of ``features`` (ascending column numbers), feature after feature.
+
+        A column's postings are stored one after the other whatever their blocks, so each
+        feature's are one run of positions, read with ``ndarray.take`` (about twice as
+        fast as indexing with ``[]`` on a question's few thousand postings)."""
+        splits = self.splits.take(features, axis=0)
+        sizes = splits[:, -1] - splits[:, 0]
+        ends = np.cumsum(sizes)
+        positions = np.repeat(splits[:, 0] - ends + sizes, sizes)
+        positions += np.arange(int(ends[-1]) if len(ends) else 0)
+        return Taken(_rows(self.low.take(positions), splits), self.counts.take(positions),
+                     sizes)
 
     def take_range(self, first: int, last: int) -> Taken:
         """Every posting of columns ``first`` to ``last - 1``: :meth:`take` of a range,
