@@ -363,8 +363,9 @@ class LexicalIndex:
         """The question's word and character TF-IDF vectors as (feature, weight) pairs,
         then both as one vector of :meth:`_vectors`'s joint column space (read-only:
         :attr:`_query` hands the same arrays to every caller)."""
-        text, feature, weight = self._vectors([self._columns(question)])
-        words = int(np.searchsorted(text, 1))
+        columns = self._columns(question)
+        _, feature, weight = self._vectors([columns])
+        words = len(set(columns[0]))  # the word vector's entries come first
         out = ((feature[:words], weight[:words]),
                (feature[words:] - len(self._word.idf), weight[words:]), (feature, weight))
         for terms in out:
@@ -382,9 +383,10 @@ class LexicalIndex:
         """:func:`_vectors` of each text's word vector and character vector in one joint
         column space (a character column follows the word columns): entry ``2 * i`` is
         text ``i``'s word vector, ``2 * i + 1`` its character vector."""
-        shift = np.zeros(2 * len(texts), dtype=np.intp)
-        shift[1::2] = len(self._word.idf)
-        return _vectors(self._joint_idf, list(chain.from_iterable(texts)), shift)
+        idf = self._joint_idf
+        offsets = np.arange(0, 2 * len(texts) * len(idf), len(idf))
+        offsets[1::2] += len(self._word.idf)
+        return _vectors(idf, list(chain.from_iterable(texts)), offsets)
 
     @cached_property
     def _joint_idf(self) -> np.ndarray:
@@ -503,31 +505,34 @@ def _vector(space: Space, text: str) -> _Terms:
     lookups (:meth:`LexicalIndex._analyze`) and scikit-learn's ``transform`` to."""
     get = space.vocabulary.get
     _, features, weights = _vectors(
-        space.idf, [[c for c in map(get, space.features(text)) if c is not None]],
-        np.zeros(1, dtype=np.intp))
+        space.idf, [[c for c in map(get, space.features(text)) if c is not None]], [0])
     return features, weights
 
 
-def _vectors(idf: np.ndarray, texts: Sequence[Sequence[int]], shift: np.ndarray
+def _vectors(idf: np.ndarray, texts: Sequence[Sequence[int]], offsets: Sequence[int]
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The TF-IDF vectors of several texts, each given as its features' columns (repeats
-    counted) plus its ``shift``, as scikit-learn's ``transform`` computes them without its
-    input validation: ``(1 + ln count) * idf``, divided by the text's L2 norm, whose
-    squares are summed in ascending feature order (``np.bincount`` adds its weights one
-    after the other, from 0.0, as scikit-learn's loop does).
+    counted), as scikit-learn's ``transform`` computes them without its input validation:
+    ``(1 + ln count) * idf``, divided by the text's L2 norm, whose squares are summed in
+    ascending feature order (``np.bincount`` adds its weights one after the other, from
+    0.0, as scikit-learn's loop does).
 
-    Returns ``(text, feature, weight)`` arrays, one entry per distinct feature of each
-    text, by text and then ascending feature. Counting is one sort of ``text * columns +
-    feature`` keys for every text, instead of a ``Counter`` and a sort each."""
+    Text ``i``'s columns are counted as keys ``offsets[i] + column``, which must lie in
+    ``[i * len(idf), (i + 1) * len(idf))``: one sort of the keys counts every text's
+    features, instead of a ``Counter`` and a sort each. Returns ``(text, feature, weight)``
+    arrays, one entry per distinct key (``feature`` is the key less ``text * len(idf)``),
+    by text and then ascending feature."""
     width = max(len(idf), 1)
-    lengths = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
-    keys = np.fromiter(chain.from_iterable(texts), dtype=np.intp, count=int(lengths.sum()))
-    keys += np.repeat(np.arange(0, len(texts) * width, width) + shift, lengths)
+    lengths = list(map(len, texts))
+    keys = np.fromiter(chain.from_iterable(texts), dtype=np.intp, count=sum(lengths))
+    keys += np.repeat(offsets, lengths)
     keys.sort()
     first = np.empty(len(keys), dtype=bool)
     first[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    bounds = np.append(first.nonzero()[0], len(keys))
+    bounds = np.empty(int(np.count_nonzero(first)) + 1, dtype=np.intp)
+    bounds[:-1] = first.nonzero()[0]
+    bounds[-1] = len(keys)
     weights = np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)
     text, feature = np.divmod(keys.take(bounds[:-1]), width)
     np.log(weights, weights)

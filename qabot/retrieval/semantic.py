@@ -164,16 +164,19 @@ class StaticEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.info.dimensions), dtype=np.float32)
-        if len(texts) == 1 and self._model.weights is None and self._model.token_mapping is None:
-            return _normalized(self._encode_one(texts[0]))
-        return _normalized(self._model.encode(list(texts), use_multiprocessing=False))
+        model = self._model
+        if (len(texts) == 1 and model.weights is None and model.token_mapping is None
+                and model.embedding.dtype == np.int8):
+            return self._encode_one(texts[0])
+        return _normalized(model.encode(list(texts), use_multiprocessing=False))
 
     def _encode_one(self, text: str) -> np.ndarray:
-        """``StaticModel.encode([text])`` for the shipped kind of model (no token weights,
-        no token mapping), the same arithmetic step for step, without the batching and
-        progress-bar set-up around it, which cost a question about as much as the
-        arithmetic (docs/speed.md, "Per-question cost"). ``tests/test_semantic.py`` checks
-        that the two agree bit for bit."""
+        """``_normalized(StaticModel.encode([text]))`` for the shipped kind of model (no
+        token weights, no token mapping, int8 vectors), the same arithmetic step for step,
+        without the batching and progress-bar set-up around it and numpy's wrappers
+        (``mean``, ``linalg.norm``, copies to the type the vector already has), which cost
+        a question more than the arithmetic (docs/speed.md, "Per-question cost").
+        ``tests/test_semantic.py`` checks that the two agree bit for bit."""
         model = self._model
         if model.max_length is not None:
             # model2vec cuts the text before tokenising, then the tokenizer (set up with
@@ -182,13 +185,16 @@ class StaticEncoder:
         ids = model.tokenizer.encode_batch_fast([text], add_special_tokens=False)[0].ids
         if model.unk_token_id is not None:
             ids = [i for i in ids if i != model.unk_token_id]
-        dtype = np.float32 if model.embedding.dtype == np.int8 else model.embedding.dtype
-        out = np.zeros((1, model.dim), dtype=dtype)
+        out = np.zeros((1, model.dim), dtype=np.float32)
         if ids:
-            out[0] = model.embedding[ids].mean(axis=0)
-        out32 = out.astype(np.float32)
-        norm = np.linalg.norm(out32, axis=1, keepdims=True) + 1e-32
-        return (out32 / norm).astype(out.dtype)
+            # ndarray.mean: the sum in float64 (for int8 too), divided by the count.
+            total = np.add.reduce(model.embedding[ids], axis=0, dtype=np.float64)
+            out[0] = np.true_divide(total, len(ids), out=total)
+        # model2vec's normalisation (np.linalg.norm's sum of squares, 1e-32 added) ...
+        out /= np.sqrt(np.add.reduce(out * out, axis=1, keepdims=True)) + 1e-32
+        # ... then _normalized's.
+        out /= np.maximum(np.sqrt(np.einsum("ij,ij->i", out, out))[:, None], 1e-12)
+        return out
 
 
 class TransformerEncoder:
