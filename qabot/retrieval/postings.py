@@ -186,8 +186,9 @@ class CountColumns:
         high, low = divmod(row, BLOCK)
         if not 0 <= high < self.splits.shape[1] - 1:
             return False
-        rows = self.low[self.splits[column, high]:self.splits[column, high + 1]]
-        at = int(np.searchsorted(rows, low))
+        start, end = self.splits[column, high:high + 2].tolist()
+        rows = self.low[start:end]
+        at = int(rows.searchsorted(low))  # the method: np.searchsorted's wrapper costs more
         return at < len(rows) and int(rows[at]) == low
 
     def to_csc(self, idf: np.ndarray) -> sp.csc_matrix:
