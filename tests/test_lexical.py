@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import shutil
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -535,6 +537,90 @@ def test_question_vectors_and_sentence_scores_are_scikit_learns(gold: Path) -> N
         old = ((1 - index_mod.CHAR_WEIGHT) * (reference[0].transform(texts) @ dense[0])
                + index_mod.CHAR_WEIGHT * (reference[1].transform(texts) @ dense[1]))
         assert lexical.similarity(question, texts).tolist() == old.tolist(), question
+
+
+def _one_text_at_a_time(space: index_mod.Space, columns: list[int]) -> tuple[list[int],
+                                                                              list[float]]:
+    """The reference for :func:`index_mod._vectors`: one text's vector as the index made it
+    before texts were weighted together (a ``Counter``, its features sorted, numpy's
+    ``1 + ln count`` times idf, the squares summed one by one in a Python float)."""
+    counts = Counter(columns)
+    features = np.array(sorted(counts), dtype=np.intp)
+    weights = np.array([counts[f] for f in features.tolist()], dtype=np.float64)
+    np.log(weights, weights)
+    weights += 1.0
+    weights *= space.idf[features]
+    norm = 0.0
+    for weight in weights.tolist():
+        norm += weight * weight
+    if norm:
+        weights /= math.sqrt(norm)
+    return features.tolist(), weights.tolist()
+
+
+def _dot_in_feature_order(a: tuple[list[int], list[float]],
+                          b: tuple[list[int], list[float]]) -> float:
+    """The reference dot product of two sparse vectors, summed in ascending feature order."""
+    weights = dict(zip(*b, strict=True))
+    total = 0.0
+    for feature, weight in zip(*a, strict=True):
+        if feature in weights:
+            total += weight * weights[feature]
+    return total
+
+
+#: Texts at the edges of sentence scoring: nothing, no known feature, only stop words, a
+#: feature repeated, the question itself, two texts alike, non-ASCII.
+EDGE_TEXTS = ["", " ", "zxqv wplm", "the of and", "guild guild guild guild",
+              "Where is the guild based?", "Where is the guild based?",
+              "Bananas, bananas: yellow fruits!", "Ünïcödé guild ﬁsh ’s"]
+
+
+@pytest.mark.parametrize("question", [*QUERIES, "Where is the guild based?", ""])
+def test_texts_weighted_together_score_as_each_weighted_alone(index: Ranker,
+                                                              question: str) -> None:
+    """Sentence scores, all texts weighted at once, are bit for bit the numbers of each
+    text's own vector and dot product summed in feature order, for every sentence of the
+    passages and texts at the edges; a text sharing nothing with the question scores a
+    float 0.0."""
+    lexical = index.lexical
+    texts = [*EDGE_TEXTS, *(p.text[s:e] for p in PASSAGES for s, e in split_sentences(p.text))]
+    word, char = (_one_text_at_a_time(space, columns) for space, columns in zip(
+        (lexical._word, lexical._char), lexical._columns(question), strict=True))
+    expected = []
+    for text in texts:
+        words, chars = (_one_text_at_a_time(space, columns) for space, columns in zip(
+            (lexical._word, lexical._char), lexical._columns(text), strict=True))
+        expected.append((1 - index_mod.CHAR_WEIGHT) * _dot_in_feature_order(words, word)
+                        + index_mod.CHAR_WEIGHT * _dot_in_feature_order(chars, char))
+    got = lexical.similarity(question, texts)
+    assert got.dtype == np.float64 and got.tolist() == expected
+    assert lexical.similarity(question, []).shape == (0,)
+    assert lexical.similarity(question, ["zxqv"]).tolist() == [0.0]
+
+
+@pytest.mark.parametrize("question", [*QUERIES, "Where is the guild based?", "", "guild " * 50])
+def test_the_question_vectors_are_each_spaces_own_and_read_only(index: Ranker,
+                                                                question: str) -> None:
+    """The question's word and character vectors, weighted together in one column space,
+    are each space's own vector (:func:`_vector`, found through ``Space.features``), and
+    the joint vector is the two side by side, the character columns after the words'."""
+    lexical = index.lexical
+    word, char, joint = lexical._query(question)
+    for (features, weights), space, columns in zip((word, char),
+                                                   (lexical._word, lexical._char),
+                                                   lexical._columns(question), strict=True):
+        expected = index_mod._vector(space, question)
+        assert features.tolist() == expected[0].tolist()
+        assert weights.tolist() == expected[1].tolist()
+        assert (features.tolist(), weights.tolist()) == _one_text_at_a_time(space, columns)
+    assert joint[0].tolist() == [*word[0].tolist(),
+                                 *(char[0] + len(lexical._word.idf)).tolist()]
+    assert joint[1].tolist() == [*word[1].tolist(), *char[1].tolist()]
+    for array in (*word, *char, *joint):
+        assert not array.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            array[:1] = 0
 
 
 def test_an_index_folder_inside_the_corpus_folder_is_not_read_as_documents(

@@ -167,6 +167,30 @@ def test_rows_past_65536_are_stored_in_blocks_and_read_back(chunk: int) -> None:
     np.testing.assert_array_equal(saved.take(np.arange(columns)).rows, counts.indices)
 
 
+@pytest.mark.parametrize("rows", [50, 140_000])
+def test_take_reads_the_columns_asked_for_empty_ones_too(rows: int) -> None:
+    """``take`` of any ascending set of columns (none, empty ones, every one; one block of
+    rows or three) gives each column's rows, ascending, and counts, column after column,
+    as the CSC matrix holds them; a question's empty columns add nothing."""
+    rng = np.random.default_rng(rows)
+    columns = 12
+    row = rng.integers(0, rows, size=300)
+    column = rng.choice([0, 1, 3, 4, 7, 8, 11], size=300)  # 2, 5, 6, 9, 10 left empty
+    counts = sp.csc_matrix((rng.integers(1, 400, size=300).astype(np.float64), (row, column)),
+                           shape=(rows, columns))
+    counts.sum_duplicates()
+    packed = CountColumns.from_counts(counts, np.ones(rows))
+    for features in ([], [2], [5, 6], [0], [2, 3, 9, 11], list(range(columns)),
+                     sorted(rng.choice(columns, size=6, replace=False).tolist())):
+        taken = packed.take(np.array(features, dtype=np.intp))
+        pieces = [slice(counts.indptr[c], counts.indptr[c + 1]) for c in features]
+        expected_rows = np.concatenate([counts.indices[p] for p in pieces] or [[]])
+        expected_counts = np.concatenate([counts.data[p] for p in pieces] or [[]])
+        np.testing.assert_array_equal(taken.rows, expected_rows)
+        np.testing.assert_array_equal(taken.counts, expected_counts)
+        assert taken.sizes.tolist() == [p.stop - p.start for p in pieces]
+
+
 def test_a_saved_row_past_the_last_text_is_refused() -> None:
     counts = sp.csc_matrix((np.ones(3), ([0, 5, 70000], [0, 1, 1])), shape=(70001, 2))
     arrays = CountColumns.from_counts(counts, np.ones(70001)).arrays("m")

@@ -183,11 +183,17 @@ EDGE_TEXTS = ["", " ", "?", "\u0000", "🙂 🙂", "Été à Paris, naïve café
               "Where are the IOM headquarters?\nIn Geneva.\tSince 1951."]
 
 
-def test_one_text_is_encoded_bit_for_bit_as_model2vec_does(static: semantic.Encoder) -> None:
+ROOT = Path(__file__).resolve().parents[1]
+GOLD_SETS = [ROOT / "corpus" / "iom.questions.jsonl",
+             *sorted((ROOT / "benchmarks" / "corpora").glob("*/*.questions.jsonl"))]
+
+
+@pytest.mark.parametrize("gold", GOLD_SETS, ids=lambda p: p.parent.name)
+def test_one_text_is_encoded_bit_for_bit_as_model2vec_does(static: semantic.Encoder,
+                                                           gold: Path) -> None:
     # A question takes a shorter path than a batch of passages (the same arithmetic
-    # without model2vec's batching set-up); their vectors must be identical, or a question
-    # would score against passages embedded slightly differently.
-    gold = Path(__file__).resolve().parents[1] / "corpus" / "iom.questions.jsonl"
+    # without model2vec's batching set-up and numpy's wrappers); their vectors must be
+    # identical, or a question would score against passages embedded slightly differently.
     questions = [json.loads(line)["question"] for line in gold.read_text("utf-8").splitlines()
                  if line.strip()]
     for text in [*questions, *EDGE_TEXTS]:
