@@ -200,6 +200,7 @@ def validate_top_k(top_k: object) -> int:
     return int(top_k)
 
 
+_LOWER_WORD = re.compile(r"[a-z']+")
 _GREETING = re.compile(
     r"^(hi|hello|hey|hiya|howdy|yo|greetings|good (morning|afternoon|evening|day))"
     r"( there| bot| qabot)?$"
@@ -220,7 +221,7 @@ _HELP = re.compile(
 def small_talk_message(question: str) -> str | None:
     """A friendly reply when the question is a greeting, thanks, a goodbye or a request for
     help."""
-    text = " ".join(re.findall(r"[a-z']+", normalize(question)))
+    text = " ".join(_LOWER_WORD.findall(normalize(question)))
     for pattern, message in ((_GREETING, GREETING_MESSAGE), (_THANKS, THANKS_MESSAGE),
                              (_GOODBYE, GOODBYE_MESSAGE), (_HELP, HELP_MESSAGE)):
         if pattern.match(text):
@@ -527,12 +528,14 @@ def index_version() -> str:
 
 #: Numbers a question can name as the fact it asks about: years, counts of 100 and more.
 _NUMBER = re.compile(r"(?<!\d)\d{3,}(?!\d)")
+_DIGITS = re.compile(r"\d+")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def _without_numbers(question: str) -> str:
     """The question without its numbers, or as it is when it is nothing but numbers."""
-    stripped = re.sub(r"\d+", " ", question)
-    return stripped if re.search(r"[^\W\d_]", stripped) else question
+    stripped = _DIGITS.sub(" ", question)
+    return stripped if _LETTER.search(stripped) else question
 
 
 def _names(text: str, number: str) -> bool:
@@ -570,8 +573,9 @@ def _first_per(hits: list[Hit], key: Callable[[Passage], tuple[str, str]]) -> li
     seen: set[tuple[str, str]] = set()
     out = []
     for hit in hits:
-        if key(hit.passage) not in seen:
-            seen.add(key(hit.passage))
+        known = key(hit.passage)
+        if known not in seen:
+            seen.add(known)
             out.append(hit)
     return out
 

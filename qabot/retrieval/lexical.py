@@ -290,8 +290,9 @@ class LexicalIndex:
             return 1.0
         # A stem in the passage is a posting of its column (one it is not in weighs 0:
         # in most passages, or in none).
+        holds = self._matrices["word"].holds
         return sum(w for t, w in weights.items()
-                   if columns[t] is not None and self._in_passage(columns[t], position)) / total
+                   if columns[t] is not None and holds(columns[t], position)) / total
 
     def names_only_the_subject(self, question: str) -> bool:
         """Whether every content word of ``question`` is a corpus word too common to be
@@ -300,9 +301,6 @@ class LexicalIndex:
         stems = self._stems(question)
         return bool(stems) and all(t in self._known_stems and t not in self._word.vocabulary
                                    for t in stems)
-
-    def _in_passage(self, column: int, position: int) -> bool:
-        return self._matrices["word"].holds(column, position)
 
     def scores(self, question: str) -> np.ndarray:
         """The score of every passage for ``question``: its match blended with its section's.
