@@ -355,20 +355,20 @@ class LexicalIndex:
     def similarity(self, question: str, texts: list[str]) -> np.ndarray:
         """The blended cosine score of each of ``texts`` (e.g. sentences) for ``question``.
 
-        Every text's word and character vectors are weighted at once (:meth:`_vectors`)
-        and each one's dot product with the question's is summed in feature order
-        (:func:`_dots`): the numbers of one sparse product per text and space, without a
-        Python loop over texts."""
-        joint = self._query(question)[2]
-        sums = _dots(self._vectors([self._columns(t) for t in texts]), joint, 2 * len(texts))
+        Every text's word and character vectors are weighted at once
+        (:meth:`_joint_vectors`) and each one's dot product with the question's is summed
+        in feature order (:func:`_dots`): the numbers of one sparse product per text and
+        space, without a Python loop over texts."""
+        vectors = self._joint_vectors([self._columns(t) for t in texts])
+        sums = _dots(vectors, self._query(question)[2], 2 * len(texts))
         return _blend(sums[0::2], sums[1::2])
 
     def _analyze(self, question: str) -> tuple[_Terms, _Terms, _Terms]:
         """The question's word and character TF-IDF vectors as (feature, weight) pairs,
-        then both as one vector of :meth:`_vectors`'s joint column space (read-only:
-        :attr:`_query` hands the same arrays to every caller)."""
+        then both as one vector of the joint column space of :meth:`_joint_vectors`
+        (read-only: :attr:`_query` hands the same arrays to every caller)."""
         columns = self._columns(question)
-        _, feature, weight = self._vectors([columns])
+        _, feature, weight = self._joint_vectors([columns])
         words = len(set(columns[0]))  # the word vector's entries come first
         out = ((feature[:words], weight[:words]),
                (feature[words:] - len(self._word.idf), weight[words:]), (feature, weight))
@@ -382,8 +382,8 @@ class LexicalIndex:
         :meth:`_char_columns`)."""
         return self._word_columns(text), self._char_columns(text)
 
-    def _vectors(self, texts: list[tuple[list[int], list[int]]]
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _joint_vectors(self, texts: list[tuple[list[int], list[int]]]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`_vectors` of each text's word vector and character vector in one joint
         column space (a character column follows the word columns): entry ``2 * i`` is
         text ``i``'s word vector, ``2 * i + 1`` its character vector."""
@@ -394,7 +394,7 @@ class LexicalIndex:
 
     @cached_property
     def _joint_idf(self) -> np.ndarray:
-        """The word idf, then the character idf: :meth:`_vectors`'s joint column space."""
+        """The word idf, then the character idf: the joint column space's."""
         return np.concatenate([self._word.idf, self._char.idf])
 
     def _word_columns(self, text: str) -> list[int]:

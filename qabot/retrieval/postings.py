@@ -162,8 +162,8 @@ class CountColumns:
         """Every posting of ``features`` (ascending column numbers), feature after feature.
 
         A column's postings are stored one after the other whatever their blocks, so each
-        feature's are one run of positions, read with ``ndarray.take`` (about twice as
-        fast as indexing with ``[]`` on a question's few thousand postings)."""
+        feature's are one run of positions, read with ``ndarray.take`` (faster than ``[]``
+        indexing: a question's character dot product at 1k passages, 87 -> 60 µs)."""
         splits = self.splits.take(features, axis=0)
         sizes = splits[:, -1] - splits[:, 0]
         ends = np.cumsum(sizes)
