@@ -15,13 +15,15 @@ encoders ``none`` and ``static``, saves it and loads it back as ``qabot serve`` 
 
 Every call is timed on every question, the calls taking turns question by question (the
 order rotated each question), ``--rounds`` times over the whole list: ``QABot.ask`` (top 5)
-of each qabot and encoder, ``LexicalIndex.scores`` alone and bm25s (tokenize + retrieve top
-5). Each row gives the wall-clock p50/p99 over all rounds, the thread's CPU time p50/p99
-(``time.thread_time``: on a busy machine wall time also counts the time the process waited
-for a CPU), and the **quiet** p50/p99: each question's fastest round, its cost with the
-least interference from the rest of the machine. Ratios are to bm25s's p50 (wall and
-quiet) and, with a baseline, to the baseline's same row. Garbage collections during the
-timed calls are counted (a full collection walks every object of the index).
+of each qabot and encoder, ``LexicalIndex.scores`` alone, the static encoder's
+``Ranker.semantic_scores`` alone (the question embedded, times every passage's embedding)
+and bm25s (tokenize + retrieve top 5). Each row gives the wall-clock p50/p99 over all
+rounds, the thread's CPU time p50/p99 (``time.thread_time``: on a busy machine wall time
+also counts the time the process waited for a CPU), and the **quiet** p50/p99: each
+question's fastest round, its cost with the least interference from the rest of the
+machine. Ratios are to bm25s's p50 (wall and quiet) and, with a baseline, to the
+baseline's same row. Garbage collections during the timed calls are counted (a full
+collection walks every object of the index).
 
 With a baseline the script also checks that both qabots give the same ``to_dict()`` for
 every question and encoder, and says how many differ. ``--profile`` prints cProfile's top
@@ -194,6 +196,8 @@ def run_size(passages: tuple[object, ...], questions: list[str], baseline: Modul
                     lambda q, b=bot: b.ask(q, top_k=5))  # type: ignore[attr-defined]
         lexical = bots[""]["none"].index.lexical  # type: ignore[attr-defined]
         calls["LexicalIndex.scores"] = lexical.scores
+        ranker = bots[""]["static"].index  # type: ignore[attr-defined]
+        calls["Ranker.semantic_scores, static"] = ranker.semantic_scores
         if baseline is not None:
             differ = {encoder: sum(
                 bots[""][encoder].ask(q, top_k=5).to_dict()  # type: ignore[attr-defined]
