@@ -531,12 +531,11 @@ def _vectors(idf: np.ndarray, texts: Sequence[Sequence[int]], offsets: Sequence[
     keys = np.fromiter(chain.from_iterable(texts), dtype=np.intp, count=sum(lengths))
     keys += np.repeat(offsets, lengths)
     keys.sort()
-    first = np.empty(len(keys), dtype=bool)
-    first[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    bounds = np.empty(int(np.count_nonzero(first)) + 1, dtype=np.intp)
-    bounds[:-1] = first.nonzero()[0]
-    bounds[-1] = len(keys)
+    # Where a run of equal keys starts, and the end: the runs' lengths are the counts.
+    bounds = np.empty(len(keys) + 1, dtype=bool)
+    bounds[0] = bounds[-1] = True
+    np.not_equal(keys[1:], keys[:-1], out=bounds[1:-1])
+    bounds = bounds.nonzero()[0]
     weights = np.subtract(bounds[1:], bounds[:-1], dtype=np.float64)
     text, feature = np.divmod(keys.take(bounds[:-1]), width)
     np.log(weights, weights)
