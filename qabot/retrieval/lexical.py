@@ -388,7 +388,8 @@ class LexicalIndex:
         column space (a character column follows the word columns): entry ``2 * i`` is
         text ``i``'s word vector, ``2 * i + 1`` its character vector."""
         idf = self._joint_idf
-        offsets = np.arange(0, 2 * len(texts) * len(idf), len(idf))
+        width = max(len(idf), 1)  # as _vectors counts it
+        offsets = np.arange(0, 2 * len(texts) * width, width)
         offsets[1::2] += len(self._word.idf)
         return _vectors(idf, list(chain.from_iterable(texts)), offsets)
 
