@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,39 +111,61 @@ class CountColumns:
         bounds = sorted({0, columns, *edges.tolist()})
         packed = cls.from_column_blocks(
             (as_rows[first:last] for first, last in itertools.pairwise(bounds)),
-            (rows, columns))
+            (rows, columns), capacity=counts.nnz)
         if norms is None:
             return packed
         return dataclasses.replace(packed, norms=np.asarray(norms, dtype=np.float64))
 
     @classmethod
-    def from_column_blocks(cls, blocks: Iterable[sp.csr_matrix], shape: tuple[int, int]
-                           ) -> CountColumns:
+    def from_column_blocks(cls, blocks: Iterable[sp.csr_matrix], shape: tuple[int, int],
+                           capacity: int = 0) -> CountColumns:
         """Pack a count matrix given as consecutive blocks of its columns, each a CSR
         matrix whose rows are the columns (rows ascending within each), integer counts;
-        the norms are left at 1 (see :func:`count_norms`). Each block is packed as it
-        comes, so only one block is ever held at full width."""
+        the norms are left at 1 (see :func:`count_norms`).
+
+        Each block is written into the packed arrays as it comes, so only one block is
+        ever held at full width and the postings are never held twice (as a list of parts
+        and their concatenation). The arrays are made ``capacity`` postings long (an upper
+        bound, when known: pages never written are never resident), grown when a block
+        does not fit and cut to the postings' count at the end, both in place where the
+        allocator can (``ndarray.resize``: ``realloc``). The counts' type widens, from one
+        byte, when a block holds a larger count."""
         rows, columns = shape
-        counts, lows, per_block = [], [], []
         row_blocks = _blocks(rows)
-        for part in blocks:
-            largest = int(part.data.max(initial=0))
-            counts.append(part.data.astype(np.min_scalar_type(largest)))
-            lows.append((part.indices & (BLOCK - 1)).astype(np.uint16))
-            column = np.repeat(np.arange(part.shape[0]), np.diff(part.indptr))
-            per_block.append(np.bincount(column * row_blocks + (part.indices >> BLOCK_BITS),
-                                         minlength=part.shape[0] * row_blocks))
-        kind = np.result_type(np.uint8, *[c.dtype for c in counts])
-        joined = np.concatenate(counts).astype(kind, copy=False) if counts else np.zeros(0, kind)
-        counts.clear()
-        low = np.concatenate(lows) if lows else np.zeros(0, np.uint16)
-        lows.clear()
-        sizes = (np.concatenate(per_block) if per_block else np.zeros(0, np.int64))
+        counts = np.empty(capacity, dtype=np.uint8)
+        low = np.empty(capacity, dtype=np.uint16)
         splits = np.empty((columns, row_blocks + 1), dtype=np.int64)
-        flat = np.concatenate([[0], np.cumsum(sizes)])
-        splits[:, :-1] = flat[:-1].reshape(columns, row_blocks)
-        splits[:, -1] = flat[row_blocks::row_blocks]
-        return cls(joined, low, splits, np.ones(rows), (rows, columns))
+        filled = column = 0
+        for part in blocks:
+            size, width = part.nnz, part.shape[0]
+            end = filled + size
+            if end > len(counts):
+                grown = max(end, 2 * len(counts))
+                counts.resize(grown, refcheck=False)
+                low.resize(grown, refcheck=False)
+            kind = np.min_scalar_type(int(part.data.max(initial=0)))
+            if np.can_cast(counts.dtype, kind) and kind != counts.dtype:
+                wider = np.empty(len(counts), dtype=kind)
+                wider[:filled] = counts[:filled]
+                counts = wider
+            np.copyto(counts[filled:end], part.data, casting="unsafe")
+            np.bitwise_and(part.indices, BLOCK - 1, out=low[filled:end], casting="unsafe")
+            if row_blocks == 1:
+                per_block = np.diff(part.indptr)
+            else:
+                at = np.repeat(np.arange(width, dtype=np.int64) * row_blocks,
+                               np.diff(part.indptr))
+                at += part.indices >> BLOCK_BITS
+                per_block = np.bincount(at, minlength=width * row_blocks)
+                del at
+            ends = np.cumsum(per_block)
+            ends += filled
+            splits[column:column + width, :-1] = (ends - per_block).reshape(width, row_blocks)
+            splits[column:column + width, -1] = ends[row_blocks - 1::row_blocks]
+            filled, column = end, column + width
+        counts.resize(filled, refcheck=False)
+        low.resize(filled, refcheck=False)
+        return cls(counts, low, splits, np.ones(rows), (rows, columns))
 
     def normed(self, idf: np.ndarray) -> CountColumns:
         """This matrix with its rows' TF-IDF norms under ``idf`` (:func:`count_norms`)."""
@@ -304,26 +326,25 @@ def section_sums(passages: Taken, headings: Taken, section_of: np.ndarray, sizes
 
 
 def section_count_matrix(passages: CountColumns, headings: CountColumns, section_of: np.ndarray,
-                   sizes: np.ndarray, block: int = 1 << 21) -> sp.csc_matrix:
-    """The sections × terms count matrix, column by column with rows ascending, made from
-    the passages' counts (numbered so that ``section_of`` never decreases) and the
-    headings' by :func:`section_sums`, ``block`` passage postings at a time: never from
-    the sections' texts."""
+                         sizes: np.ndarray, block: int = 1 << 21) -> CountColumns:
+    """The sections × terms count matrix, packed (norms left at 1), made from the passages'
+    counts (numbered so that ``section_of`` never decreases) and the headings' by
+    :func:`section_sums`, ``block`` passage postings at a time: never from the sections'
+    texts. Each block is packed as it comes (:meth:`CountColumns.from_column_blocks`); a
+    section holds a term only where one of its passages does, so the passages' postings
+    are as many as the sections' at least."""
     columns = passages.shape[1]
     edges = np.searchsorted(passages.splits[:, -1], np.arange(block, passages.nnz, block))
-    counts, rows, per_column = [], [], []
-    for start, end in itertools.pairwise(sorted({0, columns, *edges.tolist()})):
-        feature, section, sums = section_sums(passages.take_range(start, end),
-                                              headings.take_range(start, end), section_of,
-                                              sizes)
-        counts.append(sums.astype(np.min_scalar_type(int(sums.max(initial=0)))))
-        rows.append(section.astype(np.int32))
-        per_column.append(np.bincount(feature, minlength=end - start))
-    indptr = np.zeros(columns + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(per_column), out=indptr[1:])
-    kind = np.result_type(np.uint8, *[c.dtype for c in counts])
-    matrix = sp.csc_matrix((headings.shape[0], columns), dtype=kind)
-    matrix.data = np.concatenate(counts).astype(kind, copy=False)
-    matrix.indices = np.concatenate(rows)
-    matrix.indptr = indptr
-    return matrix
+
+    def blocks() -> Iterator[sp.csr_matrix]:
+        for start, end in itertools.pairwise(sorted({0, columns, *edges.tolist()})):
+            feature, section, sums = section_sums(passages.take_range(start, end),
+                                                  headings.take_range(start, end), section_of,
+                                                  sizes)
+            indptr = np.zeros(end - start + 1, dtype=np.int64)
+            np.cumsum(np.bincount(feature, minlength=end - start), out=indptr[1:])
+            yield sp.csr_matrix((sums, section.astype(np.int32), indptr),
+                                shape=(end - start, headings.shape[0]))
+
+    return CountColumns.from_column_blocks(blocks(), (headings.shape[0], columns),
+                                           capacity=passages.nnz)

@@ -162,6 +162,17 @@ class _Fields:
     def arrays(self, spaced: bool) -> tuple[np.ndarray, np.ndarray]:
         return self._arrays[spaced]
 
+    def drop(self, spaced: bool) -> None:
+        """Let go of the spaced or surface word arrays (the build's memory)."""
+        del self._arrays[spaced]
+
+    def counts(self, spaced: bool) -> sp.csr_matrix:
+        """Each distinct field's counts of its spaced or surface words: words × fields."""
+        flat, offsets = self._arrays[spaced]
+        fields = len(offsets) - 1
+        field_of = np.repeat(np.arange(fields, dtype=np.int32), np.diff(offsets))
+        return _counts(flat, field_of, len(self.spaced if spaced else self.surface), fields)
+
 
 def _offsets(lengths: Iterable[int], count: int) -> np.ndarray:
     """Where each of ``count`` runs of the given lengths starts, and the total at the end."""
@@ -192,11 +203,15 @@ def _gather(fields: np.ndarray, docs: np.ndarray, flat: np.ndarray,
 
 
 def _counts(docs: np.ndarray, keys: np.ndarray, rows: int, columns: int) -> sp.csr_matrix:
-    """The rows × columns matrix counting each (doc, key) pair, rows sorted by key.
+    """The rows × columns matrix counting each (doc, key) pair, rows sorted by key; int32
+    counts and indices.
 
     scipy's COO to CSR conversion is a counting sort by row; when the pairs come doc by doc
-    with keys in order within a doc, no further sort is needed."""
-    counts = sp.coo_matrix((np.ones(len(docs)), (docs, keys)), shape=(rows, columns)).tocsr()
+    with keys in order within a doc, no further sort is needed. Pairs, ones and counts are
+    4-byte integers, not scipy's default float64 ones: a count is at most the pairs' number."""
+    counts = sp.coo_matrix((np.ones(len(docs), dtype=np.int32),
+                            (docs.astype(np.int32, copy=False), keys.astype(np.int32, copy=False))),
+                           shape=(rows, columns)).tocsr()
     counts.sum_duplicates()
     return sp.csr_matrix((counts.data, counts.indices.astype(np.int32, copy=False),
                           counts.indptr.astype(np.int64, copy=False)), shape=(rows, columns))
@@ -413,22 +428,27 @@ def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
                    block: int = 1 << 21) -> CountColumns:
     """The texts × n-grams count matrix ``(G.T @ W.T).T``, packed column by column (norms
     left at 1). Computed and packed a block of n-grams at a time, so only one block's
-    product is held at its full width."""
-    w_t = w_t.astype(np.int32)
+    product is held at its full width.
+
+    An n-gram's postings are at most the sum of its words' (``work``, a word's texts
+    counted once per word holding the n-gram): that bounds each block's product and,
+    summed, the packed arrays' length."""
+    w_t = w_t.astype(np.int32, copy=False)
     per_word = np.diff(w_t.indptr)
     # A block of n-gram rows of G.T whose product is about ``block`` postings at most.
-    work = np.cumsum(sp.csr_matrix((per_word[g_t.indices], g_t.indices, g_t.indptr),
-                                   shape=g_t.shape).sum(axis=1).A1)
+    work = np.concatenate([[0], np.cumsum(per_word[g_t.indices])])[g_t.indptr[1:]]
+    del per_word
     edges = np.searchsorted(work, np.arange(block, work[-1] if len(work) else 0, block))
     bounds = sorted({0, g_t.shape[0], *edges.tolist()})
 
     def products() -> Iterator[sp.csr_matrix]:
         for start, end in itertools.pairwise(bounds):
-            product = g_t[start:end].astype(np.int32) @ w_t
+            product = g_t[start:end].astype(np.int32, copy=False) @ w_t
             product.sort_indices()
             yield product
 
-    return CountColumns.from_column_blocks(products(), (rows, g_t.shape[0]))
+    return CountColumns.from_column_blocks(products(), (rows, g_t.shape[0]),
+                                           capacity=int(work[-1]) if len(work) else 0)
 
 def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
         normalize, word_pattern, stop_words: frozenset[str],  # type: ignore[no-untyped-def]
@@ -459,18 +479,21 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
                         for w, s in zip(surface, stemmed, strict=True)], dtype=np.int64)
     stems = list(stem_ids)
     n = len(texts)
+    del stemmed, stem_ids
     word_terms, counts, section_counts = _word_counts(
         stems, stem_of, fields.arrays(spaced=False), entries, max_df)
+    fields.drop(spaced=False)
     words = CountColumns.from_counts(counts)
+    del counts
     word_idf = _idf_of(words.column_sizes, n)
     matrices["word"] = words.normed(word_idf)
+    del words
     matrices["section_word"] = CountColumns.from_counts(section_counts).normed(word_idf)
+    del section_counts
 
     # Characters: each whitespace-separated word's n-grams counted once (G), a text's
     # counts are its word counts times G, computed transposed to come out as columns.
     char_terms, g_t = ngram_word_counts(list(fields.spaced))
-    spaced_count = len(fields.spaced)
-    flat, offsets = fields.arrays(spaced=True)
     section_of = np.asarray(section_of, dtype=np.int64)
     # The character matrix's rows are the passages numbered section by section (the
     # identity when each section's passages follow each other), so that each column's
@@ -479,23 +502,28 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     grouped = np.argsort(section_of, kind="stable")
     place = np.empty_like(grouped)
     place[grouped] = np.arange(n)
+    # A text's word counts (W.T: words × texts) are its fields' (F.T: words × distinct
+    # fields) added up: F.T @ (fields × texts), never each text's tokens laid out.
+    field_words = fields.counts(spaced=True)
+    del fields
     ids, owner, _ = entries[""]
-    tokens, docs = _gather(ids, owner, flat, offsets)
-    char = _ngram_columns(g_t, _counts(tokens, place[docs], spaced_count, n), n)
+    w_t = field_words @ _counts(ids, place[owner], field_words.shape[1], n)
+    char = _ngram_columns(g_t, w_t, n)
+    del w_t
     char_idf = _idf_of(char.column_sizes, n)
     # The sections' headings: the first fields of each section.
     ids, owner, sections_count = entries["section_"]
     first = np.searchsorted(owner, np.arange(sections_count))
     heading = np.arange(len(ids)) - first[owner] < np.asarray(headings, dtype=np.int64)[owner]
-    tokens, docs = _gather(ids[heading], owner[heading], flat, offsets)
-    heading_char = _ngram_columns(g_t, _counts(tokens, docs, spaced_count, sections_count),
-                                  sections_count)
-    del g_t
+    heading_char = _ngram_columns(
+        g_t, field_words @ _counts(ids[heading], owner[heading], field_words.shape[1],
+                                   sections_count), sections_count)
+    del g_t, field_words
     section_char = section_count_matrix(char, heading_char, section_of[grouped],
                                         np.bincount(section_of, minlength=sections_count))
     del heading_char
     matrices["char"] = char.normed(char_idf)
     del char
-    matrices["section_char"] = CountColumns.from_counts(section_char).normed(char_idf)
+    matrices["section_char"] = section_char.normed(char_idf)
     return Fitted(word_terms, word_idf, char_terms, char_idf, matrices, stems, surface,
                   grouped)
