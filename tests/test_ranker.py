@@ -16,7 +16,7 @@ from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError
 from qabot.passages import Passage
 from qabot.retrieval import Ranker, load_encoder
-from qabot.retrieval.ranker import CITATION_WEIGHT, INDEX_FORMAT, top_positions
+from qabot.retrieval.ranker import CITATION_WEIGHT, INDEX_FORMAT, _json_pieces, top_positions
 
 VERSION = "9.9.9-test"
 HASH = "0" * 64
@@ -347,3 +347,22 @@ def test_forged_passage_columns_are_refused(
     _rewrite(saved, meta=meta)
     with pytest.raises(IndexFormatError, match=problem):
         _load(saved, static)
+
+
+@pytest.mark.parametrize("items", [1, 2, 3, 4096])
+@pytest.mark.parametrize("value", [
+    {"format": 5, "encoder": None, "arrays": ["a", "b"], "passages": {
+        "text": ["Café", "😀 emoji", "", 'a "quoted"\nline', "\\", "x"],
+        "start": [0, 10, 20, 30, 40, 50], "parents": [[], ["A", "B"], ["é"], [], [], ["Z"]]}},
+    {}, [], [1.5, 2.0, None, True, "ü"], {"nested": {"deeper": {"k": [[1], [2, 3]]}}},
+    {1: "an int key", "s": [1, 2, 3]}, "a plain string", 3.25,
+], ids=["index", "empty-dict", "empty-list", "scalars", "nested", "non-str-key", "string",
+        "float"])
+def test_index_json_is_written_in_pieces_as_json_dumps_writes_it(value: object,
+                                                                 items: int) -> None:
+    """index.json is written piece by piece (a big corpus's passages are never one
+    string); the bytes must be json.dumps's, so a saved index is unchanged by it."""
+    pieces = list(_json_pieces(value, items))
+    assert b"".join(pieces) == json.dumps(value, ensure_ascii=False).encode("utf-8")
+    if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+        assert len(pieces) > 2  # written key by key

@@ -29,7 +29,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
@@ -247,8 +247,8 @@ class Ranker:
         for name, terms in self.lexical.term_lists().items():
             digests[f"{name}{TERMS}"] = _write_bytes(directory / f"{name}{TERMS}",
                                                   "\n".join(terms).encode("utf-8"))
-        digests["index.json"] = _write_bytes(
-            directory / "index.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        digests["index.json"] = _write_atomically(
+            directory / "index.json", lambda handle: handle.writelines(_json_pieces(meta)))
         manifest = {"format": INDEX_FORMAT, "sha256": digests}
         # The manifest goes last: until it is in place, a reader sees the old manifest,
         # which the new files do not match, and refuses them.
@@ -363,6 +363,28 @@ def _columns(passages: tuple[Passage, ...]) -> dict[str, list[Any]]:
     """The passages field by field (one JSON list per field: quicker to read than one
     object per passage)."""
     return {name: [getattr(p, name) for p in passages] for name in _FIELDS}
+
+
+def _json_pieces(value: Any, items: int = 4096) -> Iterator[bytes]:
+    """``json.dumps(value, ensure_ascii=False)`` in UTF-8, byte for byte, in pieces: a
+    dict of str keys key by key and a list ``items`` items at a time, so that the passages'
+    columns are never one string (a 50 MB document's would be hundreds of MB, at four
+    bytes a character when one holds an emoji)."""
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        yield b"{"
+        for number, (key, item) in enumerate(value.items()):
+            key_text = json.dumps(key, ensure_ascii=False)
+            yield f"{', ' if number else ''}{key_text}: ".encode()
+            yield from _json_pieces(item, items)
+        yield b"}"
+    elif isinstance(value, list) and len(value) > items:
+        yield b"["
+        for start in range(0, len(value), items):
+            part = json.dumps(value[start:start + items], ensure_ascii=False)[1:-1]
+            yield f"{', ' if start else ''}{part}".encode()
+        yield b"]"
+    else:
+        yield json.dumps(value, ensure_ascii=False).encode()
 
 
 def _passages(columns: object) -> tuple[Passage, ...]:
