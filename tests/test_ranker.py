@@ -16,7 +16,16 @@ from qabot.documents import corpus_hash, load_corpus
 from qabot.errors import IndexFormatError
 from qabot.passages import Passage
 from qabot.retrieval import Ranker, load_encoder
-from qabot.retrieval.ranker import CITATION_WEIGHT, INDEX_FORMAT, _json_pieces, top_positions
+from qabot.retrieval.lexical import indexed_text
+from qabot.retrieval.ranker import (
+    CITATION_WEIGHT,
+    EMBED_BATCH,
+    INDEX_FORMAT,
+    _json_pieces,
+    embed_passages,
+    top_positions,
+)
+from qabot.retrieval.semantic import EncoderInfo
 
 VERSION = "9.9.9-test"
 HASH = "0" * 64
@@ -366,3 +375,35 @@ def test_index_json_is_written_in_pieces_as_json_dumps_writes_it(value: object,
     assert b"".join(pieces) == json.dumps(value, ensure_ascii=False).encode("utf-8")
     if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
         assert len(pieces) > 2  # written key by key
+
+
+class _CountingEncoder:
+    """Embeds a text as (its length, its batch's size, 1): a batch's rows can be told
+    apart, and ``short`` leaves a batch's last row out."""
+
+    info = EncoderInfo("counting", "0" * 64, 3)
+
+    def __init__(self, short: bool = False) -> None:
+        self.short = short
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        rows = [[len(t), len(texts), 1.0] for t in texts]
+        return np.array(rows[:-1] if self.short else rows, dtype=np.float32)
+
+
+@pytest.mark.parametrize("count", [0, 1, EMBED_BATCH, EMBED_BATCH + 1, 2 * EMBED_BATCH + 7])
+def test_passages_are_embedded_batch_by_batch_into_one_array(count: int) -> None:
+    passages = [_at("x" * (i % 13), f"S{i % 5}", i) for i in range(count)]
+    encoder = _CountingEncoder()
+    got = embed_passages(tuple(passages), encoder)
+    batches = [encoder.encode([indexed_text(p) for p in passages[s:s + EMBED_BATCH]])
+               for s in range(0, count, EMBED_BATCH)]
+    expected = np.concatenate([np.zeros((0, 3), dtype=np.float32), *batches])
+    assert got.dtype == expected.dtype and got.shape == (count, 3)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_an_encoder_that_returns_too_few_rows_is_refused() -> None:
+    passages = tuple(_at(f"text {i}", "S", i) for i in range(EMBED_BATCH + 2))
+    with pytest.raises(IndexFormatError, match="embeddings do not match"):
+        embed_passages(passages, _CountingEncoder(short=True))

@@ -74,14 +74,21 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 def embed_passages(passages: tuple[Passage, ...], encoder: Encoder,
                    progress: Progress | None = None) -> np.ndarray:
     """Each passage's indexed text embedded, ``EMBED_BATCH`` at a time (one progress step
-    each)."""
+    each), written into one array as each batch comes: neither every indexed text nor every
+    batch's embeddings are held beside the result (a build's memory)."""
     report = progress or _no_progress
-    texts = [indexed_text(p) for p in passages]
-    chunks = [np.zeros((0, encoder.info.dimensions), dtype=np.float32)]
-    for start in range(0, len(texts), EMBED_BATCH):
-        chunks.append(encoder.encode(texts[start:start + EMBED_BATCH]))
-        report("embedding passages", min(start + EMBED_BATCH, len(texts)), len(texts))
-    return np.concatenate(chunks)
+    total, dimensions = len(passages), encoder.info.dimensions
+    out = np.zeros((0, dimensions), dtype=np.float32)
+    for start in range(0, total, EMBED_BATCH):
+        texts = [indexed_text(p) for p in passages[start:start + EMBED_BATCH]]
+        batch = encoder.encode(texts)
+        if batch.shape != (len(texts), dimensions):
+            raise IndexFormatError("passage embeddings do not match the passages and encoder")
+        if not start:  # the type np.concatenate would give the batches and an empty float32
+            out = np.empty((total, dimensions), dtype=np.result_type(out, batch))
+        out[start:start + len(texts)] = batch
+        report("embedding passages", min(start + EMBED_BATCH, total), total)
+    return out
 
 
 def passage_prior(passage: Passage) -> float:
