@@ -207,7 +207,7 @@ def test_a_matrix_packed_from_column_blocks_is_the_matrix_packed_whole() -> None
     whole.sum_duplicates()
     as_rows = sp.csr_matrix(whole.T).astype(np.int32)
     blocks = [as_rows[a:b] for a, b in ((0, 5), (5, 5), (5, 12))]
-    packed = CountColumns.from_column_blocks(iter(blocks), (rows, columns))
+    packed = CountColumns.from_column_blocks(iter(blocks), rows)
     expected = CountColumns.from_counts(whole, np.ones(rows))
     for part in ("counts", "low", "splits"):
         np.testing.assert_array_equal(getattr(packed, part), getattr(expected, part), part)

@@ -110,18 +110,19 @@ class CountColumns:
         edges = np.searchsorted(counts.indptr, np.arange(chunk, counts.nnz, chunk))
         bounds = sorted({0, columns, *edges.tolist()})
         packed = cls.from_column_blocks(
-            (as_rows[first:last] for first, last in itertools.pairwise(bounds)),
-            (rows, columns), capacity=counts.nnz)
+            (as_rows[first:last] for first, last in itertools.pairwise(bounds)), rows,
+            capacity=counts.nnz)
         if norms is None:
             return packed
         return dataclasses.replace(packed, norms=np.asarray(norms, dtype=np.float64))
 
     @classmethod
-    def from_column_blocks(cls, blocks: Iterable[sp.csr_matrix], shape: tuple[int, int],
+    def from_column_blocks(cls, blocks: Iterable[sp.csr_matrix], rows: int,
                            capacity: int = 0) -> CountColumns:
-        """Pack a count matrix given as consecutive blocks of its columns, each a CSR
-        matrix whose rows are the columns (rows ascending within each), integer counts;
-        the norms are left at 1 (see :func:`count_norms`).
+        """Pack a ``rows``-row count matrix given as consecutive blocks of its columns,
+        each a CSR matrix whose rows are the columns (rows ascending within each), integer
+        counts, as many columns as the blocks hold; the norms are left at 1 (see
+        :func:`count_norms`).
 
         Each block is written into the packed arrays as it comes, so only one block is
         ever held at full width and the postings are never held twice (as a list of parts
@@ -130,12 +131,11 @@ class CountColumns:
         does not fit and cut to the postings' count at the end, both in place where the
         allocator can (``ndarray.resize``: ``realloc``). The counts' type widens, from one
         byte, when a block holds a larger count."""
-        rows, columns = shape
         row_blocks = _blocks(rows)
         counts = np.empty(capacity, dtype=np.uint8)
         low = np.empty(capacity, dtype=np.uint16)
-        splits = np.empty((columns, row_blocks + 1), dtype=np.int64)
-        filled = column = 0
+        splits = [np.zeros((0, row_blocks + 1), dtype=np.int64)]
+        filled = 0
         for part in blocks:
             size, width = part.nnz, part.shape[0]
             end = filled + size
@@ -160,12 +160,15 @@ class CountColumns:
                 del at
             ends = np.cumsum(per_block)
             ends += filled
-            splits[column:column + width, :-1] = (ends - per_block).reshape(width, row_blocks)
-            splits[column:column + width, -1] = ends[row_blocks - 1::row_blocks]
-            filled, column = end, column + width
+            split = np.empty((width, row_blocks + 1), dtype=np.int64)
+            split[:, :-1] = (ends - per_block).reshape(width, row_blocks)
+            split[:, -1] = ends[row_blocks - 1::row_blocks]
+            splits.append(split)
+            filled = end
         counts.resize(filled, refcheck=False)
         low.resize(filled, refcheck=False)
-        return cls(counts, low, splits, np.ones(rows), (rows, columns))
+        joined = np.concatenate(splits)
+        return cls(counts, low, joined, np.ones(rows), (rows, len(joined)))
 
     def normed(self, idf: np.ndarray) -> CountColumns:
         """This matrix with its rows' TF-IDF norms under ``idf`` (:func:`count_norms`)."""
@@ -346,5 +349,4 @@ def section_count_matrix(passages: CountColumns, headings: CountColumns, section
             yield sp.csr_matrix((sums, section.astype(np.int32), indptr),
                                 shape=(end - start, headings.shape[0]))
 
-    return CountColumns.from_column_blocks(blocks(), (headings.shape[0], columns),
-                                           capacity=passages.nnz)
+    return CountColumns.from_column_blocks(blocks(), headings.shape[0], capacity=passages.nnz)

@@ -47,6 +47,8 @@ __all__ = ["CHAR_NGRAMS", "Fitted", "char_ngrams", "fit", "word_ngrams"]
 #: The character n-gram lengths (``char_wb``, inside word boundaries, space-padded).
 CHAR_NGRAMS = (3, 5)
 EMPTY_VOCABULARY = "\x00"
+#: About how many postings the fit computes and packs at a time (a build's memory).
+PRODUCT_BLOCK = 1 << 21
 #: The word between words when the word pattern searches all distinct words at once.
 _SEPARATOR = "qabot0separator"
 
@@ -123,11 +125,18 @@ class _Fields:
 
     def analyse(self) -> None:
         """Split every numbered field into spaced and surface words (once, after numbering)."""
-        per_field = list(map(str.split, map(self._normalize, self.ids)))
-        spaced_offsets = _offsets(map(len, per_field), len(per_field))
-        spaced_flat = _first_numbers(itertools.chain.from_iterable(per_field),
-                                     int(spaced_offsets[-1]), self.spaced)
-        del per_field
+        lengths: list[int] = []
+
+        def spaced_words() -> Iterator[str]:
+            # One field's words at a time: the words of every field held at once were
+            # most of the fit's Python objects, and freed, scattered memory.
+            for field in self.ids:
+                words = self._normalize(field).split()
+                lengths.append(len(words))
+                yield from words
+
+        spaced_flat = _first_numbers(spaced_words(), -1, self.spaced)
+        spaced_offsets = _offsets(lengths, len(lengths))
         word_surface, word_offsets = self._surface_words(list(self.spaced))
         field_of = np.repeat(np.arange(len(self.ids), dtype=np.int64), np.diff(spaced_offsets))
         surface_flat, field_of = _gather(spaced_flat, field_of, word_surface, word_offsets)
@@ -182,14 +191,15 @@ def _offsets(lengths: Iterable[int], count: int) -> np.ndarray:
 
 
 def _first_numbers(items: Iterable[str], total: int, numbers: dict[str, int]) -> np.ndarray:
-    """Each of the ``total`` items as a number, distinct items numbered in order of first
-    appearance (the empty dict ``numbers`` filled in that order). One dictionary pass
-    records each item's first position; the first positions, ranked, are the numbers."""
+    """Each of the ``total`` items (-1: as many as come) as a number, distinct items
+    numbered in order of first appearance (the empty dict ``numbers`` filled in that
+    order). One dictionary pass records each item's first position; the first positions,
+    ranked, are the numbers."""
     first: dict[str, int] = {}
     at = np.fromiter(map(first.setdefault, items, itertools.count()), dtype=np.int64,
                      count=total)
     numbers.update(zip(first, itertools.count()))
-    return (np.cumsum(at == np.arange(total)) - 1)[at]
+    return (np.cumsum(at == np.arange(len(at))) - 1)[at]
 
 
 def _gather(fields: np.ndarray, docs: np.ndarray, flat: np.ndarray,
@@ -330,10 +340,10 @@ def _sorted_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _word_counts(stems: list[str], stem_of: np.ndarray, surface: tuple[np.ndarray, np.ndarray],
                  entries: dict[str, tuple[np.ndarray, np.ndarray, int]],
-                 max_df: float | None) -> tuple[list[str], sp.csc_matrix, sp.csc_matrix]:
+                 max_df: float | None, block: int) -> tuple[list[str], CountColumns, CountColumns]:
     """The word vocabulary (sorted, pruned by ``max_df``) and the passages' and sections'
-    count matrices (CSC, sorted), from each surface word's stem (-1: a stop word), each
-    field's surface words and each text's fields (``entries``).
+    count matrices (packed, norms left at 1), from each surface word's stem (-1: a stop
+    word), each field's surface words and each text's fields (``entries``).
 
     Features are integer keys that sort as their strings do: with ``r`` a stem's rank among
     the sorted stems and ``m`` the number of stems plus one, a unigram is ``r * m`` and a
@@ -388,31 +398,51 @@ def _word_counts(stems: list[str], stem_of: np.ndarray, surface: tuple[np.ndarra
     per_key = _counts(inverse, np.concatenate([field_of, field_of[:-1][pair],
                                                np.arange(fields, fields + extra)]),
                       len(keys), fields + extra)
-    products = {}
+    parts = {}
     start = fields
     for name, (ids, owner, rows) in entries.items():
         joined_docs, _ = joins[name]
-        parts = _counts(np.concatenate([ids, np.arange(start, start + len(joined_docs))]),
-                        np.concatenate([owner, joined_docs]), fields + extra, rows)
-        products[name] = (per_key @ parts, rows)
+        parts[name] = _counts(np.concatenate([ids, np.arange(start, start + len(joined_docs))]),
+                              np.concatenate([owner, joined_docs]), fields + extra, rows)
         start += len(joined_docs)
-    n = products[""][1]
-    df = np.diff(products[""][0].indptr)
-    kept = (df > 0) & (df <= max_df * n if max_df is not None else True)
-    if not kept.any():
-        return ([EMPTY_VOCABULARY], sp.csc_matrix((n, 1)),
-                sp.csc_matrix((products["section_"][1], 1)))
+    del joins
+    # The products are made, pruned and packed a block of features at a time: a feature is
+    # kept by its own passage count, so no whole product is ever held. The passages'
+    # blocks record which features they keep; the sections' keep the same.
+    n = entries[""][2]
+    limit = max_df * n if max_df is not None else np.inf
+    kept = np.zeros(len(keys), dtype=bool)
+    plans = {name: _product_blocks(per_key, part, block) for name, part in parts.items()}
+
+    def pruned(name: str) -> Iterator[sp.csr_matrix]:
+        for first, end in itertools.pairwise(plans[name][0]):
+            product = per_key[first:end] @ parts[name]
+            if name == "":
+                df = np.diff(product.indptr)
+                kept[first:end] = (df > 0) & (df <= limit)
+            product = product[kept[first:end]]
+            product.sort_indices()
+            yield product
+
+    matrices = [CountColumns.from_column_blocks(pruned(name), entries[name][2],
+                                                capacity=plans[name][1])
+                for name in ("", "section_")]
     columns = np.flatnonzero(kept)
-    matrices = []
-    for product, rows in products.values():
-        entries_kept = np.repeat(kept, np.diff(product.indptr))
-        indptr = np.zeros(len(columns) + 1, dtype=np.int64)
-        np.cumsum(np.diff(product.indptr)[kept], out=indptr[1:])
-        matrix = sp.csc_matrix((product.data[entries_kept], product.indices[entries_kept],
-                                indptr), shape=(rows, len(columns)))
-        matrix.sort_indices()
-        matrices.append(matrix)
+    if not len(columns):
+        return ([EMPTY_VOCABULARY], CountColumns.from_counts(sp.csc_matrix((n, 1))),
+                CountColumns.from_counts(sp.csc_matrix((entries["section_"][2], 1))))
     return _word_names(keys[columns], stems, by_name, size), *matrices
+
+
+def _product_blocks(left: sp.csr_matrix, right: sp.csr_matrix,
+                    block: int) -> tuple[list[int], int]:
+    """Where to cut ``left``'s rows so that each block's product with ``right`` has about
+    ``block`` entries at most, and a bound on the whole product's entries: a row's entries
+    are at most the sum of the sizes of the rows of ``right`` it meets."""
+    per_row = np.diff(right.indptr)
+    work = np.concatenate([[0], np.cumsum(per_row[left.indices])])[left.indptr[1:]]
+    edges = np.searchsorted(work, np.arange(block, work[-1] if len(work) else 0, block))
+    return sorted({0, left.shape[0], *edges.tolist()}), int(work[-1]) if len(work) else 0
 
 
 def _word_names(keys: np.ndarray, stems: list[str], by_name: list[int],
@@ -425,7 +455,7 @@ def _word_names(keys: np.ndarray, stems: list[str], by_name: list[int],
 
 
 def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
-                   block: int = 1 << 21) -> CountColumns:
+                   block: int) -> CountColumns:
     """The texts × n-grams count matrix ``(G.T @ W.T).T``, packed column by column (norms
     left at 1). Computed and packed a block of n-grams at a time, so only one block's
     product is held at its full width.
@@ -434,12 +464,7 @@ def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
     counted once per word holding the n-gram): that bounds each block's product and,
     summed, the packed arrays' length."""
     w_t = w_t.astype(np.int32, copy=False)
-    per_word = np.diff(w_t.indptr)
-    # A block of n-gram rows of G.T whose product is about ``block`` postings at most.
-    work = np.concatenate([[0], np.cumsum(per_word[g_t.indices])])[g_t.indptr[1:]]
-    del per_word
-    edges = np.searchsorted(work, np.arange(block, work[-1] if len(work) else 0, block))
-    bounds = sorted({0, g_t.shape[0], *edges.tolist()})
+    bounds, capacity = _product_blocks(g_t, w_t, block)
 
     def products() -> Iterator[sp.csr_matrix]:
         for start, end in itertools.pairwise(bounds):
@@ -447,12 +472,12 @@ def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
             product.sort_indices()
             yield product
 
-    return CountColumns.from_column_blocks(products(), (rows, g_t.shape[0]),
-                                           capacity=int(work[-1]) if len(work) else 0)
+    return CountColumns.from_column_blocks(products(), rows, capacity=capacity)
 
 def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
         normalize, word_pattern, stop_words: frozenset[str],  # type: ignore[no-untyped-def]
-        max_df: float | None, section_of: np.ndarray, headings: Sequence[int]) -> Fitted:
+        max_df: float | None, section_of: np.ndarray, headings: Sequence[int],
+        block: int = PRODUCT_BLOCK) -> Fitted:
     """Fit both spaces on ``texts`` (each passage as its fields) and apply them to
     ``sections`` (each section as its fields); ``max_df`` prunes word features found in
     more than that share of the passages.
@@ -461,6 +486,9 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     section ``s`` are its headings, and each of its passages is those headings and one
     field of its own (:mod:`qabot.retrieval.postings` relies on it for the sections'
     character counts).
+
+    The count matrices are made and packed ``block`` postings at a time (about; the
+    result does not depend on it).
     """
     fields = _Fields(normalize, word_pattern)
     matrices: dict[str, CountColumns] = {}
@@ -480,16 +508,13 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     stems = list(stem_ids)
     n = len(texts)
     del stemmed, stem_ids
-    word_terms, counts, section_counts = _word_counts(
-        stems, stem_of, fields.arrays(spaced=False), entries, max_df)
+    word_terms, words, section_words = _word_counts(
+        stems, stem_of, fields.arrays(spaced=False), entries, max_df, block)
     fields.drop(spaced=False)
-    words = CountColumns.from_counts(counts)
-    del counts
     word_idf = _idf_of(words.column_sizes, n)
     matrices["word"] = words.normed(word_idf)
-    del words
-    matrices["section_word"] = CountColumns.from_counts(section_counts).normed(word_idf)
-    del section_counts
+    matrices["section_word"] = section_words.normed(word_idf)
+    del words, section_words
 
     # Characters: each whitespace-separated word's n-grams counted once (G), a text's
     # counts are its word counts times G, computed transposed to come out as columns.
@@ -508,7 +533,7 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     del fields
     ids, owner, _ = entries[""]
     w_t = field_words @ _counts(ids, place[owner], field_words.shape[1], n)
-    char = _ngram_columns(g_t, w_t, n)
+    char = _ngram_columns(g_t, w_t, n, block)
     del w_t
     char_idf = _idf_of(char.column_sizes, n)
     # The sections' headings: the first fields of each section.
@@ -517,10 +542,11 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     heading = np.arange(len(ids)) - first[owner] < np.asarray(headings, dtype=np.int64)[owner]
     heading_char = _ngram_columns(
         g_t, field_words @ _counts(ids[heading], owner[heading], field_words.shape[1],
-                                   sections_count), sections_count)
+                                   sections_count), sections_count, block)
     del g_t, field_words
     section_char = section_count_matrix(char, heading_char, section_of[grouped],
-                                        np.bincount(section_of, minlength=sections_count))
+                                        np.bincount(section_of, minlength=sections_count),
+                                        block)
     del heading_char
     matrices["char"] = char.normed(char_idf)
     del char
