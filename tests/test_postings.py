@@ -214,3 +214,23 @@ def test_a_matrix_packed_from_column_blocks_is_the_matrix_packed_whole() -> None
     idf = rng.random(columns) + 1.0
     np.testing.assert_allclose(count_norms(packed, idf, chunk=50),
                                _norms(whole.toarray(), idf), rtol=1e-15)
+
+
+@pytest.mark.parametrize("capacity", [0, 5, 40, 10_000])
+def test_packing_widens_the_counts_and_grows_the_arrays_as_blocks_need(capacity: int) -> None:
+    """Blocks are written into arrays made ``capacity`` postings long (grown when a block
+    does not fit, cut at the end), counts widened from one byte when a later block holds a
+    larger count: the result is the whole matrix packed at once."""
+    rows = 70_000
+    dense = np.zeros((rows, 6))
+    dense[[0, 5, 65535, 65536, 69999], 0] = [1, 2, 255, 3, 4]
+    dense[[7, 70, 66000], 2] = [300, 1, 2]  # needs two bytes
+    dense[[1, 69998], 4] = [70_000, 9]  # needs four
+    whole = sp.csc_matrix(dense)
+    as_rows = sp.csr_matrix(whole.T).astype(np.int32)
+    packed = CountColumns.from_column_blocks(
+        (as_rows[a:b] for a, b in ((0, 2), (2, 3), (3, 3), (3, 6))), rows, capacity=capacity)
+    expected = CountColumns.from_counts(whole)
+    assert packed.counts.dtype == np.uint32 and packed.shape == expected.shape
+    for part in ("counts", "low", "splits", "norms"):
+        np.testing.assert_array_equal(getattr(packed, part), getattr(expected, part), part)
