@@ -175,12 +175,12 @@ class _Fields:
         """Let go of the spaced or surface word arrays (the build's memory)."""
         del self._arrays[spaced]
 
-    def counts(self, spaced: bool) -> sp.csr_matrix:
-        """Each distinct field's counts of its spaced or surface words: words × fields."""
-        flat, offsets = self._arrays[spaced]
+    def spaced_counts(self) -> sp.csr_matrix:
+        """Each distinct field's counts of its spaced words: spaced words × fields."""
+        flat, offsets = self._arrays[True]
         fields = len(offsets) - 1
         field_of = np.repeat(np.arange(fields, dtype=np.int32), np.diff(offsets))
-        return _counts(flat, field_of, len(self.spaced if spaced else self.surface), fields)
+        return _counts(flat, field_of, len(self.spaced), fields)
 
 
 def _offsets(lengths: Iterable[int], count: int) -> np.ndarray:
@@ -460,9 +460,8 @@ def _ngram_columns(g_t: sp.csr_matrix, w_t: sp.csr_matrix, rows: int,
     left at 1). Computed and packed a block of n-grams at a time, so only one block's
     product is held at its full width.
 
-    An n-gram's postings are at most the sum of its words' (``work``, a word's texts
-    counted once per word holding the n-gram): that bounds each block's product and,
-    summed, the packed arrays' length."""
+    An n-gram's postings are at most its words' texts added up (:func:`_product_blocks`):
+    that bounds each block's product and, summed, the packed arrays' length."""
     w_t = w_t.astype(np.int32, copy=False)
     bounds, capacity = _product_blocks(g_t, w_t, block)
 
@@ -529,7 +528,7 @@ def fit(texts: Sequence[Sequence[str]], sections: Sequence[Sequence[str]], *,
     place[grouped] = np.arange(n)
     # A text's word counts (W.T: words × texts) are its fields' (F.T: words × distinct
     # fields) added up: F.T @ (fields × texts), never each text's tokens laid out.
-    field_words = fields.counts(spaced=True)
+    field_words = fields.spaced_counts()
     del fields
     ids, owner, _ = entries[""]
     w_t = field_words @ _counts(ids, place[owner], field_words.shape[1], n)
