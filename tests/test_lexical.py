@@ -6,7 +6,10 @@ from __future__ import annotations
 import gc
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -637,3 +640,23 @@ def test_an_index_folder_inside_the_corpus_folder_is_not_read_as_documents(
     assert again.passages == first.passages
     question = "Where are the headquarters?"
     assert again.ask(question).to_dict() == first.ask(question).to_dict()
+
+
+
+def test_coverage_is_the_same_bits_whatever_the_hash_seed(tmp_path: Path) -> None:
+    # Two processes with other hash seeds must agree to the last bit (replicas then answer
+    # alike at the MIN_COVERAGE boundary): the stems are summed in sorted order.
+    (tmp_path / "doc.txt").write_text(
+        "Health\n\nMigrants get health support from clinics and mobile teams.\n\n"
+        "Resettlement\n\nRefugees are resettled with funding from member states.\n\n"
+        "Funding\n\nMember states fund health, resettlement and transport programmes.\n",
+        encoding="utf-8")
+    script = ("import sys\nfrom qabot import QABot\n"
+              "b = QABot.from_path(sys.argv[1], encoder='none')\n"
+              "q = 'How do migrants and refugees get health support and resettlement funding?'\n"
+              "print(repr([b.index.coverage(q, i) for i in range(len(b.passages))]))\n")
+    outputs = {subprocess.run([sys.executable, "-c", script, str(tmp_path)],
+                              capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2", "3", "4")}
+    assert len(outputs) == 1, outputs

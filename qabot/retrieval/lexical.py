@@ -281,7 +281,9 @@ class LexicalIndex:
         """
         vocabulary, idf = self._word.vocabulary, self._word.idf
         weights, columns = {}, {}
-        for t in self._stems(question):
+        # In sorted order: a frozenset's order follows the process's hash seed, and the
+        # sums' last bits with it, so two server processes could disagree at MIN_COVERAGE.
+        for t in sorted(self._stems(question)):
             column = columns[t] = vocabulary.get(t)
             weights[t] = (float(idf[column]) if column is not None
                           else 0.0 if t in self._known_stems else self._unseen_weight)
