@@ -367,18 +367,17 @@ class QABot:
         # A number in the question ("in 2018") must be in the answer: the best passage
         # that has every one of them is the candidate, however far down it ranks.
         best = next((h for h in hits if _has_numbers(h.passage, numbers)), None)
-        answered = best is not None and self._answers(query, numbers, best, scores.semantic)
-        opening = (None if answered or best is None or numbers
-                   else self._opening(query, best.passage.document))
-        if opening is not None:
+        if best is None or not self._answers(query, numbers, best, scores.semantic):
+            opening = (None if best is None or numbers
+                       else self._opening(query, best.passage.document))
+            if opening is None:
+                nearest = self._section_hits(scores.fused, top_k)
+                return Answer(question, False, None, None, None, hits[0].score, None,
+                              tuple(self._alternative(h) for h in nearest), NOT_FOUND_MESSAGE)
             # "What is zsh?" of the zsh FAQ, found in no passage more than in the others:
             # the document's opening says.
             best = Hit(self.index.passages[opening], opening, float(scores.fused[opening]))
             hits = [best, *(h for h in hits if h.position != opening)]
-        elif best is None or not answered:
-            nearest = self._section_hits(scores.fused, top_k)
-            return Answer(question, False, None, None, None, hits[0].score, None,
-                          tuple(self._alternative(h) for h in nearest), NOT_FOUND_MESSAGE)
         p = best.passage
         others = [h for h in hits if h is not best][: top_k - 1]
         return Answer(question, True, p.shown, p.section, p.document, best.score,
@@ -391,9 +390,9 @@ class QABot:
         about ("What is zsh?", "Tell me about grep"): the first of the document's first
         ``OPENING_DEPTH`` passages written as prose that names it, in its text or its
         headings, if any."""
-        if not self.index.names_only_the_subject(query):
+        stems = self.index.subject_stems(query)
+        if not stems:
             return None
-        stems = set(word_tokens(query))
         return next((i for i in self._openings.get(document, ())
                      if _is_prose(self.index.passages[i].text)
                      and stems <= set(word_tokens(indexed_text(self.index.passages[i])))),

@@ -235,15 +235,21 @@ def test_code_stands_with_the_text_that_introduces_it(
     ],
 )
 def test_a_line_that_reads_as_code_is_no_heading(line: str, is_code: bool) -> None:
-    text = ("It works on every system that we know of, and on some that we do not.\n\n"
-            f"{line}\n\nThat is all there is to it, and it works on every system we know of.\n")
-    passages = split_document(Document(name="a.txt", title="A", text=text, format="text"))
-    assert (line not in {p.section for p in passages}) is is_code
+    assert (line not in _sections(_between_paragraphs(line))) is is_code
+
+
+def _split(text: str) -> list[Passage]:
+    return split_document(Document(name="a.txt", title="A", text=text, format="text"))
 
 
 def _sections(text: str) -> list[str]:
-    passages = split_document(Document(name="a.txt", title="A", text=text, format="text"))
-    return [p.section for p in passages]
+    return [p.section for p in _split(text)]
+
+
+def _between_paragraphs(block: str) -> str:
+    """``block`` alone between two paragraphs of prose."""
+    return ("It works on every system that we know of, and on some that we do not.\n\n"
+            f"{block}\n\nThat is all there is to it, and it works on every system we know of.\n")
 
 
 @pytest.mark.parametrize("first", [
@@ -257,8 +263,7 @@ def test_a_paragraph_set_with_a_hanging_indent_is_no_heading(first: str) -> None
     text = (f"1.1: Where to read more\n\n{first}\n  easily into various other formats, and the\n"
             "  master source file lives on the project's own web site.\n")
     assert _sections(text) == ["1.1: Where to read more"]
-    assert first.split()[0] in split_document(
-        Document(name="a.txt", title="A", text=text, format="text"))[0].text
+    assert first.split()[0] in _split(text)[0].text
 
 
 @pytest.mark.parametrize(("heading", "body"), [
@@ -281,9 +286,7 @@ def test_a_man_page_heading_above_indented_text_is_still_a_heading(heading: str,
     ("Vitamin A", True),
 ])
 def test_a_line_that_runs_on_mid_clause_is_no_heading(line: str, heading: bool) -> None:
-    text = ("It works on every system that we know of, and on some that we do not.\n\n"
-            f"{line}\n\nThat is all there is to it, and it works on every system we know of.\n")
-    assert (line in _sections(text)) is heading
+    assert (line in _sections(_between_paragraphs(line))) is heading
 
 
 @pytest.mark.parametrize(("line", "heading"), [
@@ -295,7 +298,7 @@ def test_a_line_that_runs_on_mid_clause_is_no_heading(line: str, heading: bool) 
 def test_a_clause_ended_with_a_colon_above_code_introduces_it(line: str, heading: bool) -> None:
     text = (f"3.29: Why does which print to stdout?\n\n{line}\n\n"
             "    which non-existent-command\n\nThe message goes to standard output.\n")
-    passages = split_document(Document(name="a.txt", title="A", text=text, format="text"))
+    passages = _split(text)
     assert (line in {p.section for p in passages}) is heading
     if not heading:
         assert passages[0].section == "3.29: Why does which print to stdout?"
@@ -327,8 +330,7 @@ The general synopsis of the command line comes first.
 
 
 def test_underlined_headings_are_headings_nested_by_their_rule() -> None:
-    passages = split_document(Document(name="a.txt", title="A", text=_UNDERLINED,
-                                       format="text"))
+    passages = _split(_UNDERLINED)
     assert [(p.section, p.parents, p.text.split()[0]) for p in passages] == [
         ("A", (), "Intro"),
         ("1 Introduction", ("The Tool",), "Given"),
@@ -344,10 +346,8 @@ def test_underlined_headings_are_headings_nested_by_their_rule() -> None:
     "Short\n" + "=" * 12,
 ])
 def test_a_rule_that_does_not_fit_its_line_underlines_no_heading(block: str) -> None:
-    text = ("It works on every system that we know of, and on some that we do not.\n\n"
-            f"{block}\n\nThat is all there is to it, and it works on every system we know of.\n")
     title = block.splitlines()[0].strip()
-    assert title not in _sections(text)
+    assert title not in _sections(_between_paragraphs(block))
 
 
 def test_info_navigation_is_left_out() -> None:
@@ -360,8 +360,7 @@ def test_info_navigation_is_left_out() -> None:
             "* exit status:                          Exit Status.         (line   6)\n"
             "* --word-regexp:                        Matching Control.\n"
             "                                                              (line  22)\n")
-    passages = split_document(Document(name="a.info.txt", title="A", text=text,
-                                       format="text"))
+    passages = _split(text)
     assert [p.text for p in passages] == [
         "This manual is for the tool, version 1.0, and all of its users."]
     assert passages[0].section == "Tool"

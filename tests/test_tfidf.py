@@ -17,12 +17,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from qabot.documents import load_corpus
 from qabot.passages import Passage, split_documents
 from qabot.retrieval.lexical import (
-    _WORD,
     MAX_WORD_DF,
     MIN_PASSAGES_FOR_MAX_DF,
     STOP_WORDS,
     LexicalIndex,
     analyze_words,
+    fit_passages,
     indexed_text,
     normalize,
     section_numbers,
@@ -171,22 +171,6 @@ def test_word_features_sort_as_strings_even_below_the_space() -> None:
     assert abs(fitted.matrices["word"].to_csc(fitted.word_idf) - matrix).max() <= 1e-15
 
 
-def _fit_in_blocks(passages: tuple[Passage, ...], block: int):  # type: ignore[no-untyped-def]
-    """``fit`` called as ``LexicalIndex.build`` calls it, with the given block size."""
-    section_of = section_numbers(passages)
-    sections: list[list[str]] = []
-    headings: list[int] = []
-    for p, number in zip(passages, section_of.tolist(), strict=True):
-        if number == len(sections):
-            sections.append([*p.parents, p.section])
-            headings.append(len(p.parents) + 1)
-        sections[number].append(p.text)
-    return fit([(*p.parents, p.section, p.text) for p in passages], sections,
-               normalize=normalize, word_pattern=_WORD, stop_words=STOP_WORDS,
-               max_df=MAX_WORD_DF if len(passages) >= MIN_PASSAGES_FOR_MAX_DF else None,
-               section_of=section_of, headings=headings, block=block)
-
-
 @pytest.mark.parametrize("passages", [
     pytest.param(tuple(_p(f"Common word and rare{i} word{i % 3}.", f"S{i % 4}", ("Top",))
                        for i in range(25)), id="pruned-sections-apart"),
@@ -197,8 +181,8 @@ def test_the_fit_does_not_depend_on_its_block_size(passages: tuple[Passage, ...]
                                                    block: int) -> None:
     """The count matrices are made and packed a block of postings at a time, and the
     words pruned block by block: any block size gives the very arrays of one block."""
-    whole = _fit_in_blocks(passages, 1 << 40)
-    got = _fit_in_blocks(passages, block)
+    whole, _ = fit_passages(passages, block=1 << 40)
+    got, _ = fit_passages(passages, block=block)
     assert got.word_terms == whole.word_terms and got.char_terms == whole.char_terms
     np.testing.assert_array_equal(got.word_idf, whole.word_idf)
     np.testing.assert_array_equal(got.char_idf, whole.char_idf)

@@ -49,7 +49,7 @@ import Stemmer
 from ..errors import IndexFormatError
 from ..passages import Passage
 from .postings import CountColumns, log_table
-from .tfidf import char_ngrams, fit, word_ngrams
+from .tfidf import Fitted, char_ngrams, fit, word_ngrams
 
 __all__ = [
     "CHAR_WEIGHT",
@@ -57,6 +57,7 @@ __all__ = [
     "LexicalIndex",
     "Space",
     "analyze_words",
+    "fit_passages",
     "indexed_text",
     "normalize",
     "section_numbers",
@@ -149,6 +150,25 @@ def section_texts(passages: tuple[Passage, ...], numbers: np.ndarray) -> list[st
     return ["\n".join(lines) for lines in parts]
 
 
+def fit_passages(passages: tuple[Passage, ...], **options: int) -> tuple[Fitted, np.ndarray]:
+    """:func:`~qabot.retrieval.tfidf.fit` of the passages and their sections as the index
+    fits them (``options``: ``fit``'s own, e.g. ``block``), and each passage's section
+    number."""
+    section_of = section_numbers(passages)
+    sections: list[list[str]] = []
+    headings: list[int] = []
+    for p, number in zip(passages, section_of.tolist(), strict=True):
+        if number == len(sections):
+            sections.append([*p.parents, p.section])
+            headings.append(len(p.parents) + 1)
+        sections[number].append(p.text)
+    fitted = fit([(*p.parents, p.section, p.text) for p in passages], sections,
+                 normalize=normalize, word_pattern=_WORD, stop_words=STOP_WORDS,
+                 max_df=MAX_WORD_DF if len(passages) >= MIN_PASSAGES_FOR_MAX_DF else None,
+                 section_of=section_of, headings=headings, **options)
+    return fitted, section_of
+
+
 @dataclass(frozen=True)
 class Space:
     """One TF-IDF space: each term's column, each column's idf, and how a text becomes
@@ -216,19 +236,7 @@ class LexicalIndex:
         passages = tuple(passages)
         if not passages:
             raise IndexFormatError("cannot index an empty list of passages")
-        section_of = section_numbers(passages)
-        sections: list[list[str]] = []
-        headings: list[int] = []
-        for p, number in zip(passages, section_of.tolist(), strict=True):
-            if number == len(sections):
-                sections.append([*p.parents, p.section])
-                headings.append(len(p.parents) + 1)
-            sections[number].append(p.text)
-        fitted = fit(
-            [(*p.parents, p.section, p.text) for p in passages], sections,
-            normalize=normalize, word_pattern=_WORD, stop_words=STOP_WORDS,
-            max_df=MAX_WORD_DF if len(passages) >= MIN_PASSAGES_FOR_MAX_DF else None,
-            section_of=section_of, headings=headings)
+        fitted, section_of = fit_passages(passages)
         return cls(passages, Space("word", _numbered(fitted.word_terms), fitted.word_idf),
                    Space("char", _numbered(fitted.char_terms), fitted.char_idf),
                    fitted.matrices, section_of, fitted.stems, fitted.surface,
@@ -296,13 +304,14 @@ class LexicalIndex:
         return sum(w for t, w in weights.items()
                    if columns[t] is not None and holds(columns[t], position)) / total
 
-    def names_only_the_subject(self, question: str) -> bool:
-        """Whether every content word of ``question`` is a corpus word too common to be
-        indexed (in more than ``MAX_WORD_DF`` of the passages): "What is zsh?" in the zsh
-        FAQ asks about what the whole document is about."""
+    def subject_stems(self, question: str) -> frozenset[str]:
+        """The question's stems when every one is a corpus word too common to be indexed
+        (in more than ``MAX_WORD_DF`` of the passages), else none: "What is zsh?" in the
+        zsh FAQ asks about what the whole document is about."""
         stems = self._stems(question)
-        return bool(stems) and all(t in self._known_stems and t not in self._word.vocabulary
-                                   for t in stems)
+        if all(t in self._known_stems and t not in self._word.vocabulary for t in stems):
+            return stems
+        return frozenset()
 
     def scores(self, question: str) -> np.ndarray:
         """The score of every passage for ``question``: its match blended with its section's.

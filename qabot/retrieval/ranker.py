@@ -167,8 +167,8 @@ class Ranker:
     def coverage(self, question: str, position: int) -> float:
         return self.lexical.coverage(question, position)
 
-    def names_only_the_subject(self, question: str) -> bool:
-        return self.lexical.names_only_the_subject(question)
+    def subject_stems(self, question: str) -> frozenset[str]:
+        return self.lexical.subject_stems(question)
 
     def semantic_scores(self, question: str) -> np.ndarray | None:
         """Cosine of the question with every passage, or ``None`` without an encoder."""
